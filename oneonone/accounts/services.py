@@ -1,0 +1,187 @@
+"""Account operations: sign-up, sign-in, profile, password, deletion, API tokens."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ..exceptions import ValidationError
+from ..extensions import db
+from ..validation import NAME_MAX, Problems, clean_email, clean_text, clean_timezone
+from .models import ApiToken, User, hash_token
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+PASSWORD_MIN = 10
+PASSWORD_MAX = 256
+# Common passwords of at least ten characters, refused at sign-up and password change.
+COMMON_PASSWORDS = frozenset(
+    line.strip().lower()
+    for line in (Path(__file__).parent / "common_passwords.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+)
+# Used when the email is unknown so sign-in takes as long as with a real account.
+_DUMMY_HASH = None
+
+
+def password_problems(password: str | None) -> list[str]:
+    """What is wrong with a new password (empty when it is acceptable)."""
+    password = password or ""
+    if len(password) < PASSWORD_MIN:
+        return [f"Use at least {PASSWORD_MIN} characters."]
+    if len(password) > PASSWORD_MAX:
+        return [f"Use at most {PASSWORD_MAX} characters."]
+    if password.lower() in COMMON_PASSWORDS or len(set(password)) < 3:
+        return ["This password is too common; choose one that is harder to guess."]
+    return []
+
+
+def _check_unique(problems: Problems, *, username: str, email: str, user_id: int | None) -> None:
+    def taken(column, value) -> bool:
+        query = sa.select(User.id).where(column == value)
+        if user_id is not None:
+            query = query.where(User.id != user_id)
+        return db.session.scalar(query) is not None
+
+    if "username" not in problems and taken(sa.func.lower(User.username), username.lower()):
+        problems.add("username", "That username is taken.")
+    if "email" not in problems and taken(User.email, email):
+        problems.add("email", "An account with this email already exists.")
+
+
+def _clean_profile(problems: Problems, data: dict) -> dict:
+    cleaned = {
+        "first_name": clean_text(problems, "first_name", data.get("first_name"),
+                                 max_length=NAME_MAX, label="First name"),
+        "last_name": clean_text(problems, "last_name", data.get("last_name"),
+                                max_length=NAME_MAX, label="Last name"),
+        "username": (data.get("username") or "").strip(),
+        "email": clean_email(problems, "email", data.get("email")),
+    }
+    if not USERNAME_RE.match(cleaned["username"]):
+        problems.add(
+            "username", "Use 3 to 64 letters, digits, dots, dashes or underscores."
+        )
+    return cleaned
+
+
+def register_user(
+    *, first_name: str, last_name: str, username: str, email: str, password: str,
+    repeat_password: str | None = None, timezone: str | None = None,
+) -> User:
+    """Create an account; raises ValidationError naming every bad field."""
+    problems = Problems()
+    data = _clean_profile(problems, {"first_name": first_name, "last_name": last_name,
+                                     "username": username, "email": email})
+    zone = clean_timezone(problems, "timezone", timezone or "UTC")
+    for problem in password_problems(password):
+        problems.add("password", problem)
+    if repeat_password is not None and repeat_password != password:
+        problems.add("repeat_password", "The two passwords do not match.")
+    _check_unique(problems, username=data["username"], email=data["email"], user_id=None)
+    problems.raise_if_any()
+    user = User(timezone=zone, **data)
+    user.set_password(password)
+    db.session.add(user)
+    _commit_unique(user)
+    return user
+
+
+def _commit_unique(user: User) -> None:
+    """Commit, turning a lost race on a unique column into a field error."""
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        text = str(error.orig).lower()
+        field = "username" if "username" in text else "email"
+        message = "That username is taken." if field == "username" else (
+            "An account with this email already exists.")
+        raise ValidationError.for_field(field, message) from error
+
+
+def authenticate(email: str | None, password: str | None) -> User | None:
+    """The user with this email and password, or None (timing does not reveal which failed)."""
+    global _DUMMY_HASH
+    address = (email or "").strip().lower()
+    user = db.session.scalar(sa.select(User).where(User.email == address)) if address else None
+    if user is None:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = User(password_hash="")
+            _DUMMY_HASH.set_password(secrets.token_hex(16))
+        _DUMMY_HASH.check_password(password or "")
+        return None
+    return user if user.check_password(password or "") else None
+
+
+def update_profile(user: User, changes: dict, *, current_password: str | None = None) -> User:
+    """Change names, username, email or time zone; a new email needs the current password."""
+    problems = Problems()
+    merged = {
+        "first_name": user.first_name, "last_name": user.last_name,
+        "username": user.username, "email": user.email, **changes,
+    }
+    data = _clean_profile(problems, merged)
+    zone = clean_timezone(problems, "timezone", changes.get("timezone", user.timezone))
+    email_changed = data["email"] != user.email
+    if email_changed and "email" not in problems and not user.check_password(current_password or ""):
+        problems.add("current_password", "Enter your current password to change your email.")
+    _check_unique(problems, username=data["username"], email=data["email"], user_id=user.id)
+    problems.raise_if_any()
+    for key, value in data.items():
+        setattr(user, key, value)
+    user.timezone = zone
+    if email_changed:
+        _revoke_all_tokens(user)
+    _commit_unique(user)
+    return user
+
+
+def change_password(user: User, *, current_password: str, new_password: str,
+                    repeat_password: str | None = None) -> None:
+    """Set a new password after checking the current one; revokes every API token."""
+    problems = Problems()
+    if not user.check_password(current_password or ""):
+        problems.add("current_password", "Your current password is not correct.")
+    for problem in password_problems(new_password):
+        problems.add("new_password", problem)
+    if repeat_password is not None and repeat_password != new_password:
+        problems.add("repeat_password", "The two passwords do not match.")
+    problems.raise_if_any()
+    user.set_password(new_password)
+    _revoke_all_tokens(user)
+    db.session.commit()
+
+
+def delete_account(user: User) -> None:
+    """Delete the user and everything they own (contacts, calendars, invitations, picks)."""
+    db.session.delete(user)
+    db.session.commit()
+
+
+def _revoke_all_tokens(user: User) -> None:
+    db.session.execute(sa.delete(ApiToken).where(ApiToken.user_id == user.id))
+
+
+def issue_api_token(user: User) -> str:
+    """A new random API token for `user`; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
+    db.session.commit()
+    return token
+
+
+def user_for_api_token(token: str) -> User | None:
+    """The owner of a live API token, or None."""
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    return None if row is None else row.user
+
+
+def revoke_api_token(token: str) -> bool:
+    """Revoke one API token; True when it existed."""
+    result = db.session.execute(sa.delete(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    db.session.commit()
+    return result.rowcount == 1

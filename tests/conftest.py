@@ -1,0 +1,293 @@
+"""Shared fixtures: the app on SQLite (or PostgreSQL via TEST_DATABASE_URL), a real SMTP sink,
+and factories for every model. The schema is built once per run by the real migrations; each
+test then starts from empty tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import time
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
+
+from config import TestConfig
+from oneonone import create_app
+from oneonone.extensions import db as _db
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+DEFAULT_PASSWORD = "correct-horse-battery"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Sink(Message):
+    """An SMTP server's message store: every email delivered over the wire lands here."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list = []
+
+    def handle_message(self, message) -> None:
+        self.messages.append(message)
+
+
+class MailServer:
+    """A real SMTP server on loopback that tests can stop and start again on the same port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.sink = Sink()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        if self.controller is None:
+            self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
+            self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def messages(self) -> list:
+        return self.sink.messages
+
+    def to(self, address: str) -> list:
+        return [m for m in self.sink.messages if address.lower() in m["To"].lower()]
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list:
+        deadline = time.monotonic() + timeout
+        while len(self.sink.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.sink.messages
+
+
+@pytest.fixture(scope="session")
+def mail_server() -> Iterator[MailServer]:
+    server = MailServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if TEST_DATABASE_URL:
+        return TEST_DATABASE_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+def _config(database_url: str, mail_server: MailServer, **overrides) -> dict:
+    return {
+        **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MAIL_PORT": mail_server.port,
+        **overrides,
+    }
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url, mail_server, tmp_path_factory) -> None:
+    """Build the schema once with the real migrations."""
+    from flask_migrate import upgrade
+
+    app = create_app(_config(database_url, mail_server))
+    with app.app_context():
+        _db.session.remove()
+        with _db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+        _db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    _db.session.remove()
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    with _db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(sa.text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Override in a test module (or parametrize) to change the app's configuration."""
+    return {}
+
+
+@pytest.fixture
+def app(_schema, database_url, mail_server, app_config, tmp_path):
+    application = create_app(
+        _config(database_url, mail_server, **{"UPLOAD_FOLDER": str(tmp_path / "uploads")}, **app_config)
+    )
+    mail_server.messages.clear()
+    with application.app_context():
+        yield application
+        _empty_tables()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def mailbox(mail_server, app):
+    """The SMTP sink's inbox, emptied for this test."""
+    mail_server.messages.clear()
+    return mail_server
+
+
+# ---- factories -------------------------------------------------------------------------------
+
+@pytest.fixture
+def make_user(db):
+    from oneonone.accounts.models import User
+
+    counter = iter(range(1, 10_000))
+
+    def make(**overrides) -> User:
+        n = next(counter)
+        password = overrides.pop("password", DEFAULT_PASSWORD)
+        fields = {
+            "first_name": f"Owner{n}", "last_name": "Example", "username": f"owner{n}",
+            "email": f"owner{n}@example.com", "timezone": "UTC", **overrides,
+        }
+        user = User(**fields)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_contact(db, make_user):
+    from oneonone.contacts.models import Contact
+
+    counter = iter(range(1, 10_000))
+
+    def make(owner=None, **overrides) -> Contact:
+        n = next(counter)
+        owner = owner or make_user()
+        fields = {"first_name": f"Contact{n}", "last_name": "Person",
+                  "email": f"contact{n}@example.org", **overrides}
+        contact = Contact(owner_id=owner.id, **fields)
+        db.session.add(contact)
+        db.session.commit()
+        return contact
+
+    return make
+
+
+@pytest.fixture
+def make_calendar(db, make_user):
+    from oneonone.calendars.models import Calendar
+
+    def make(owner=None, **overrides) -> Calendar:
+        owner = owner or make_user()
+        start = overrides.pop("start_date", dt.date(2030, 3, 4))
+        fields = {"name": "Interview day", "start_date": start,
+                  "end_date": start + dt.timedelta(days=4), "timezone": owner.timezone,
+                  **overrides}
+        calendar = Calendar(owner_id=owner.id, **fields)
+        db.session.add(calendar)
+        db.session.commit()
+        return calendar
+
+    return make
+
+
+@pytest.fixture
+def make_timeslot(db):
+    from oneonone.calendars.models import Timeslot
+
+    def make(calendar, start: str | dt.datetime = "09:00", minutes: int = 30, day: int = 0,
+             high_priority: bool = False) -> Timeslot:
+        """A slot on the calendar's `day`-th day at local `start` (calendar's zone)."""
+        if isinstance(start, str):
+            hour, minute = map(int, start.split(":"))
+            date = calendar.start_date + dt.timedelta(days=day)
+            start = dt.datetime(date.year, date.month, date.day, hour, minute,
+                                tzinfo=ZoneInfo(calendar.timezone))
+        slot = Timeslot(calendar_id=calendar.id, start_time=start,
+                        end_time=start + dt.timedelta(minutes=minutes), high_priority=high_priority)
+        db.session.add(slot)
+        db.session.commit()
+        return slot
+
+    return make
+
+
+@pytest.fixture
+def make_invitee(db):
+    from oneonone.scheduling.links import new_link_token
+    from oneonone.scheduling.models import Invitee
+
+    def make(calendar, contact) -> tuple[Invitee, str]:
+        """An invitation; returns (invitee, link token)."""
+        token, token_hash = new_link_token()
+        invitee = Invitee(calendar_id=calendar.id, contact_id=contact.id, token_hash=token_hash)
+        db.session.add(invitee)
+        db.session.commit()
+        return invitee, token
+
+    return make
+
+
+@pytest.fixture
+def make_event(db):
+    from oneonone.scheduling.models import PREFERRED, Event
+
+    def make(timeslot, contact, preference: str = PREFERRED, confirmed: bool = False) -> Event:
+        event = Event(calendar_id=timeslot.calendar_id, timeslot_id=timeslot.id,
+                      contact_id=contact.id, preference=preference, confirmed=confirmed)
+        db.session.add(event)
+        db.session.commit()
+        return event
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """Sign a user in through the real sign-in form."""
+
+    def do(user, password: str = DEFAULT_PASSWORD):
+        response = client.post("/accounts/signin", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return do
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user()
+
+
+@pytest.fixture
+def owner_client(client, owner, login):
+    """A test client signed in as `owner`."""
+    return login(owner)
