@@ -109,6 +109,7 @@ def upgrade():
     sa.Column('invited_at', UTCDateTime(), nullable=False),
     sa.Column('responded_at', UTCDateTime(), nullable=True),
     sa.Column('reminded_at', UTCDateTime(), nullable=True),
+    sa.Column('timezone', sa.String(length=64), nullable=True),
     sa.Column('ics_sequence', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['calendar_id'], ['calendars.id'], name=op.f('fk_invitees_calendar_id_calendars'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_invitees_contact_id_contacts'), ondelete='CASCADE'),

@@ -37,6 +37,8 @@ class Invitee(db.Model):
     invited_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The zone the invitee chose on their pick page; their emails show times in it.
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
     # SEQUENCE of the meeting's iCalendar entry; its UID is stable per invitee.
     ics_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
 

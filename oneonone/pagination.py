@@ -1,0 +1,73 @@
+"""Pages of a list, for HTML lists and the API alike."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from .extensions import db
+
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 200
+
+
+def clamp_page_args(page: Any, per_page: Any, default: int = DEFAULT_PER_PAGE) -> tuple[int, int]:
+    """Page and per_page from user input: positive ints, per_page at most MAX_PER_PAGE."""
+    try:
+        page_number = max(1, int(page))
+    except (TypeError, ValueError):
+        page_number = 1
+    try:
+        size = min(MAX_PER_PAGE, max(1, int(per_page)))
+    except (TypeError, ValueError):
+        size = default
+    return page_number, size
+
+
+@dataclass
+class Page:
+    items: Sequence[Any]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page)) if self.per_page else 1
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+    def iter_pages(self, edge: int = 2, around: int = 2) -> Iterator[int | None]:
+        """Page numbers to show, with None where a gap is."""
+        last = 0
+        for number in range(1, self.pages + 1):
+            if number <= edge or number > self.pages - edge or abs(number - self.page) <= around:
+                if last and number - last > 1:
+                    yield None
+                yield number
+                last = number
+
+
+def paginate(query: sa.Select, page: int, per_page: int) -> Page:
+    """Run `query` for one page, with the total count (two queries)."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=items, total=total or 0, page=page, per_page=per_page)

@@ -1,0 +1,64 @@
+"""Meeting emails (confirmed, moved, cancelled) with their .ics attachments."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..email import Attachment, queue_email
+from . import ics
+from .links import pick_url
+
+if TYPE_CHECKING:
+    from ..calendars.models import Timeslot
+    from .models import Invitee
+
+CONFIRMED, UPDATED, CANCELLED = "confirmed", "updated", "cancelled"
+SUBJECTS = {
+    CONFIRMED: "Confirmed: {name}",
+    UPDATED: "Moved: {name}",
+    CANCELLED: "Cancelled: {name}",
+}
+
+
+def meeting_ics(invitee: Invitee, timeslot: Timeslot, *, sequence: int, cancelled: bool = False) -> str:
+    """The .ics file for one invitee's meeting (METHOD:REQUEST, or CANCEL when cancelled)."""
+    calendar = invitee.calendar
+    owner = calendar.owner
+    contact = invitee.contact
+    event = ics.meeting_event(
+        invitee_id=invitee.id, sequence=sequence, start=timeslot.start_time, end=timeslot.end_time,
+        summary=f"{calendar.name}: {owner.full_name} / {contact.full_name}",
+        organizer_email=owner.email, organizer_name=owner.full_name,
+        attendee_email=contact.email, attendee_name=contact.full_name,
+        description=f"One-on-one meeting arranged with OneOnOne for {calendar.name}.",
+        cancelled=cancelled,
+    )
+    return ics.calendar_file([event], method=ics.CANCEL if cancelled else ics.REQUEST)
+
+
+def queue_meeting_email(invitee: Invitee, timeslot: Timeslot, kind: str, *,
+                        link_token: str | None = None) -> None:
+    """Queue the invitee's confirmed / updated / cancelled email; bumps the .ics SEQUENCE."""
+    sequence = invitee.ics_sequence
+    invitee.ics_sequence = sequence + 1
+    cancelled = kind == CANCELLED
+    data = meeting_ics(invitee, timeslot, sequence=sequence, cancelled=cancelled)
+    method = ics.CANCEL if cancelled else ics.REQUEST
+    attachment = Attachment(
+        filename="cancel.ics" if cancelled else "meeting.ics",
+        content_type=f"text/calendar; method={method}; charset=UTF-8",
+        data=data,
+    )
+    calendar = invitee.calendar
+    queue_email(
+        invitee.contact.email,
+        SUBJECTS[kind].format(name=calendar.name),
+        f"meeting_{kind}",
+        attachments=(attachment,),
+        invitee=invitee,
+        contact=invitee.contact,
+        calendar=calendar,
+        owner=calendar.owner,
+        timeslot=timeslot,
+        link=pick_url(link_token) if link_token else None,
+    )
