@@ -72,5 +72,6 @@ class TestConfig(Config):
     OUTBOX_DELIVERY = "sync"
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = 1  # nothing listens there: tests that read mail start a real SMTP sink
+    MAIL_SUPPRESS_SEND = False  # Flask-Mail would otherwise drop mail when TESTING
     SESSION_COOKIE_SECURE = False
     PUBLIC_URL = "http://oneonone.test"

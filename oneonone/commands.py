@@ -149,7 +149,18 @@ def outbox_worker(interval: float, once: bool) -> None:
     click.echo("outbox worker stopped")
 
 
+@click.command("remind")
+@with_appcontext
+def remind_command() -> None:
+    """Remind non-responders whose deadline is within 48 h (not reminded in 24 h); for cron."""
+    from .scheduling.services import send_due_reminders
+
+    count = send_due_reminders()
+    click.echo(f"sent {count} reminder{'s' if count != 1 else ''}")
+
+
 def register(app: Flask) -> None:
     """Register the CLI commands."""
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(outbox_group)
+    app.cli.add_command(remind_command)

@@ -2,19 +2,370 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
-from flask_login import login_required
+import csv
+import io
+import itertools
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from ..calendars.models import Calendar, Timeslot
+from ..calendars.services import get_calendar
+from ..contacts.models import Contact
+from ..exceptions import DomainError, NotFoundError
+from ..extensions import db, limiter
+from ..timezones import is_valid_timezone
+from . import feeds, services
+from .models import PREFERENCE_LABELS, Event, Invitee
+from .notify import meeting_ics
 
 bp = Blueprint("scheduling", __name__)
 
+NEW_LINKS_KEY = "new_invitation_links"
+
+
+def _owned_calendar(calendar_id: int) -> Calendar:
+    try:
+        return get_calendar(current_user, calendar_id)
+    except NotFoundError:
+        abort(404)
+
+
+def _owned_invitee(calendar_id: int, invitee_id: int) -> Invitee:
+    try:
+        return services.get_invitee(current_user, calendar_id, invitee_id)
+    except NotFoundError:
+        abort(404)
+
+
+def _remember_links(results) -> None:
+    links = dict(session.get(NEW_LINKS_KEY, {}))
+    for result in results:
+        if result.token:
+            links[str(result.invitee.id)] = services.invitee_link(result.token)
+    session[NEW_LINKS_KEY] = links
+
+
+def _owner_key() -> str:
+    return f"owner:{current_user.get_id()}" if current_user.is_authenticated else "anonymous"
+
+
+# ---- the owner's invitations page -------------------------------------------------------------
 
 @bp.route("/calendars/<int:calendar_id>/invitees")
 @login_required
 def invitees(calendar_id: int):
-    abort(404)
+    calendar = _owned_calendar(calendar_id)
+    rows = services.invitee_overview(calendar)
+    invited_ids = {row.invitee.contact_id for row in rows}
+    uninvited = db.session.scalars(
+        sa.select(Contact).where(Contact.owner_id == current_user.id, Contact.id.not_in(invited_ids))
+        .order_by(Contact.last_name, Contact.first_name)).all()
+    slots = db.session.scalars(
+        sa.select(Timeslot).where(Timeslot.calendar_id == calendar.id).order_by(Timeslot.start_time)).all()
+    new_links = session.pop(NEW_LINKS_KEY, {})
+    return render_template(
+        "scheduling/invitees.html", calendar=calendar, rows=rows, uninvited=uninvited, slots=slots,
+        new_links=new_links, labels=PREFERENCE_LABELS,
+    )
 
+
+@bp.route("/calendars/<int:calendar_id>/invitees", methods=["POST"])
+@login_required
+@limiter.limit("30 per hour", key_func=_owner_key)
+def invite(calendar_id: int):
+    calendar = _owned_calendar(calendar_id)
+    query = sa.select(Contact).where(Contact.owner_id == current_user.id)
+    if request.form.get("all") != "1":
+        try:
+            ids = {int(value) for value in request.form.getlist("contact_id")}
+        except ValueError:
+            ids = set()
+        if not ids:
+            flash("Choose at least one contact to invite.", "warning")
+            return redirect(url_for(".invitees", calendar_id=calendar.id))
+        query = query.where(Contact.id.in_(ids))
+    contacts = db.session.scalars(query.order_by(Contact.id)).all()
+    try:
+        results = services.invite_contacts(calendar, contacts)
+    except DomainError as error:
+        flash(error.message, "danger")
+        return redirect(url_for(".invitees", calendar_id=calendar.id))
+    created = sum(r.created for r in results)
+    _remember_links(results)
+    if created:
+        flash(f"Invited {created} contact{'s' if created != 1 else ''}; the invitations are on their way.",
+              "success")
+    else:
+        flash("Everyone you chose was already invited.", "info")
+    return redirect(url_for(".invitees", calendar_id=calendar.id))
+
+
+@bp.route("/calendars/<int:calendar_id>/invitees/<int:invitee_id>/resend", methods=["POST"])
+@login_required
+@limiter.limit("30 per hour", key_func=_owner_key)
+def resend(calendar_id: int, invitee_id: int):
+    invitee = _owned_invitee(calendar_id, invitee_id)
+    token = services.resend_invitation(invitee)
+    session[NEW_LINKS_KEY] = {**session.get(NEW_LINKS_KEY, {}), str(invitee.id): services.invitee_link(token)}
+    flash(f"A new link was sent to {invitee.contact.email}; the old link no longer works.", "success")
+    return redirect(url_for(".invitees", calendar_id=calendar_id))
+
+
+@bp.route("/calendars/<int:calendar_id>/invitees/<int:invitee_id>/revoke", methods=["POST"])
+@login_required
+def revoke(calendar_id: int, invitee_id: int):
+    invitee = _owned_invitee(calendar_id, invitee_id)
+    name = invitee.contact.full_name
+    services.revoke_invitation(invitee)
+    flash(f"{name}'s invitation and answers were removed.", "info")
+    return redirect(url_for(".invitees", calendar_id=calendar_id))
+
+
+@bp.route("/calendars/<int:calendar_id>/remind", methods=["POST"])
+@login_required
+@limiter.limit("10 per hour", key_func=_owner_key)
+def remind(calendar_id: int):
+    calendar = _owned_calendar(calendar_id)
+    count = services.remind_unanswered(calendar)
+    if count:
+        flash(f"Reminded {count} invitee{'s' if count != 1 else ''} who had not answered.", "success")
+    else:
+        flash("Everyone has answered; no reminders were sent.", "info")
+    return redirect(url_for(".invitees", calendar_id=calendar.id))
+
+
+@bp.route("/calendars/<int:calendar_id>/invitees/<int:invitee_id>/confirm", methods=["POST"])
+@login_required
+def confirm(calendar_id: int, invitee_id: int):
+    invitee = _owned_invitee(calendar_id, invitee_id)
+    try:
+        slot_id = int(request.form.get("timeslot_id", ""))
+    except ValueError:
+        slot_id = None
+    event = db.session.scalar(sa.select(Event).where(
+        Event.calendar_id == calendar_id, Event.contact_id == invitee.contact_id,
+        Event.timeslot_id == slot_id)) if slot_id else None
+    if event is None:
+        flash("Choose one of the slots this invitee picked.", "warning")
+    else:
+        try:
+            services.set_event_confirmed(event, True)
+        except DomainError as error:
+            flash(error.message, "danger")
+        else:
+            flash(f"Confirmed {invitee.contact.full_name}; they were emailed the meeting.", "success")
+    return redirect((request.form.get("back") == "suggestions"
+                    and url_for(".suggestions", calendar_id=calendar_id))
+                    or url_for(".invitees", calendar_id=calendar_id))
+
+
+@bp.route("/calendars/<int:calendar_id>/invitees/<int:invitee_id>/unconfirm", methods=["POST"])
+@login_required
+def unconfirm(calendar_id: int, invitee_id: int):
+    invitee = _owned_invitee(calendar_id, invitee_id)
+    event = db.session.scalar(sa.select(Event).where(
+        Event.calendar_id == calendar_id, Event.contact_id == invitee.contact_id, Event.confirmed))
+    if event is not None:
+        services.set_event_confirmed(event, False)
+        flash(f"{invitee.contact.full_name}'s meeting was cancelled and they were told by email.", "info")
+    return redirect(url_for(".invitees", calendar_id=calendar_id))
+
+
+# ---- suggestions ------------------------------------------------------------------------------
 
 @bp.route("/calendars/<int:calendar_id>/suggestions")
 @login_required
 def suggestions(calendar_id: int):
-    abort(404)
+    calendar = _owned_calendar(calendar_id)
+    try:
+        k = min(services.MAX_SUGGESTIONS, max(1, int(request.args.get("k", 3))))
+    except ValueError:
+        k = 3
+    schedules = services.suggest_for_calendar(calendar, k)
+    slots = {s.id: s for s in db.session.scalars(sa.select(Timeslot).where(Timeslot.calendar_id == calendar.id))}
+    contacts = {c.id: c for c in db.session.scalars(
+        sa.select(Contact).join(Invitee, Invitee.contact_id == Contact.id)
+        .where(Invitee.calendar_id == calendar.id))}
+    answered = db.session.scalar(sa.select(sa.func.count()).select_from(Invitee).where(
+        Invitee.calendar_id == calendar.id, Invitee.responded_at.is_not(None)))
+    zone = ZoneInfo(calendar.timezone)
+    days = [
+        [(day, list(group)) for day, group in itertools.groupby(
+            schedule.assignments, key=lambda a: slots[a.timeslot_id].start_time.astimezone(zone).date())]
+        for schedule in schedules
+    ]
+    return render_template(
+        "scheduling/suggestions.html", calendar=calendar, schedules=schedules, days=days, slots=slots,
+        contacts=contacts, k=k, answered=answered, invitee_count=len(contacts), labels=PREFERENCE_LABELS,
+    )
+
+
+@bp.route("/calendars/<int:calendar_id>/suggestions/finalize", methods=["POST"])
+@login_required
+def finalize(calendar_id: int):
+    calendar = _owned_calendar(calendar_id)
+    pairs = []
+    for value in request.form.getlist("pair"):
+        contact_id, _, slot_id = value.partition(":")
+        if not (contact_id.isdigit() and slot_id.isdigit()):
+            flash("That schedule could not be read; reload the suggestions.", "danger")
+            return redirect(url_for(".suggestions", calendar_id=calendar.id))
+        pairs.append((int(contact_id), int(slot_id)))
+    if not pairs:
+        flash("That schedule has no meetings to confirm.", "warning")
+        return redirect(url_for(".suggestions", calendar_id=calendar.id))
+    try:
+        services.finalize_schedule(calendar, pairs)
+    except DomainError as error:
+        flash(error.message, "danger")
+        return redirect(url_for(".suggestions", calendar_id=calendar.id))
+    flash(f"Schedule confirmed: {len(pairs)} meeting{'s' if len(pairs) != 1 else ''}; "
+          "each invitee was emailed their meeting.", "success")
+    return redirect(url_for(".invitees", calendar_id=calendar.id))
+
+
+@bp.route("/calendars/<int:calendar_id>/schedule.csv")
+@login_required
+def schedule_csv(calendar_id: int):
+    calendar = _owned_calendar(calendar_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["date", "start", "end", "timezone", "first_name", "last_name", "email",
+                     "high_priority", "preference", "start_utc", "end_utc"])
+    zone = ZoneInfo(calendar.timezone)
+    for event, slot, contact in services.confirmed_meetings(calendar):
+        start, end = slot.start_time.astimezone(zone), slot.end_time.astimezone(zone)
+        writer.writerow([f"{start:%Y-%m-%d}", f"{start:%H:%M}", f"{end:%H:%M}", calendar.timezone,
+                         contact.first_name, contact.last_name, contact.email,
+                         "yes" if slot.high_priority else "no", event.preference,
+                         slot.start_time.isoformat(), slot.end_time.isoformat()])
+    filename = f"schedule-{calendar.id}.csv"
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# ---- the owner's private feed of confirmed meetings -------------------------------------------
+
+@bp.route("/feed/<token>.ics")
+def feed(token: str):
+    owner = feeds.owner_for_feed_token(token)
+    if owner is None:
+        abort(404)
+    return Response(feeds.owner_feed(owner), mimetype="text/calendar",
+                    headers={"Cache-Control": "private, max-age=300"})
+
+
+@bp.route("/accounts/feed", methods=["POST"])
+@login_required
+def feed_rotate():
+    if request.form.get("action") == "revoke":
+        feeds.revoke_feed(current_user)
+        flash("Your calendar feed address was turned off.", "info")
+    else:
+        token = feeds.rotate_feed(current_user)
+        session["feed_url"] = url_for(".feed", token=token, _external=False)
+        flash("A new calendar feed address was created; any old address stopped working.", "success")
+    return redirect(url_for("accounts.profile"))
+
+
+# ---- the invitee's pick page --------------------------------------------------------------------
+
+def _invitee_or_404(token: str) -> Invitee:
+    try:
+        return services.invitee_for_token(token)
+    except services.LinkReplacedError:
+        abort(Response(render_template("scheduling/link_replaced.html"), status=404))
+    except NotFoundError:
+        abort(Response(render_template("scheduling/link_invalid.html"), status=404))
+
+
+def _viewer_zone(invitee: Invitee) -> tuple[str, bool]:
+    """The zone to show times in, and whether the browser should detect one."""
+    requested = request.values.get("tz")
+    if requested and is_valid_timezone(requested):
+        return requested, False
+    if invitee.timezone:
+        return invitee.timezone, False
+    return invitee.calendar.timezone, True
+
+
+def _pick_submission_key() -> str:
+    return f"pick:{request.view_args.get('token', '')[:64]}"
+
+
+@bp.route("/pick/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"], key_func=_pick_submission_key)
+def pick(token: str):
+    invitee = _invitee_or_404(token)
+    calendar = invitee.calendar
+    zone, detect = _viewer_zone(invitee)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        choices: dict[int, str | None] = {}
+        for key, value in request.form.items():
+            if not key.startswith("slot-"):
+                continue
+            slot_id = key.removeprefix("slot-")
+            if not slot_id.isdigit():
+                errors.setdefault("timeslot", []).append("Unknown slot.")
+                continue
+            # "" means can't; anything unknown goes on to the service, which names the slot.
+            choices[int(slot_id)] = None if value == "" else value
+        if not errors:
+            try:
+                picked = services.save_picks(invitee, choices, timezone=zone)
+            except DomainError as error:
+                db.session.rollback()
+                errors = error.fields or {"form": [error.message]}
+                flash(error.message, "danger")
+            else:
+                flash(f"Thank you! Your answer was saved ({picked} slot{'s' if picked != 1 else ''} picked). "
+                      "You can change it here until the meeting is confirmed.", "success")
+                return redirect(url_for(".pick", token=token, tz=zone))
+        else:
+            flash("Some choices could not be saved.", "danger")
+    view = services.pick_page(invitee, zone)
+    status = 400 if errors else 200
+    return render_template(
+        "scheduling/pick.html", invitee=invitee, calendar=calendar, owner=calendar.owner, view=view,
+        zone=zone, detect=detect, token=token, errors=errors, labels=PREFERENCE_LABELS,
+        timezones=_zone_choices(zone, calendar.timezone),
+    ), status
+
+
+def _zone_choices(*always: str) -> list[str]:
+    from ..timezones import common_timezones
+
+    names = common_timezones()
+    extra = [z for z in always if z not in names]
+    return extra + names
+
+
+@bp.route("/pick/<token>/meeting.ics")
+def pick_ics(token: str):
+    invitee = _invitee_or_404(token)
+    event = services.confirmed_event(invitee)
+    if event is None:
+        abort(404)
+    data = meeting_ics(invitee, event.timeslot, sequence=max(0, invitee.ics_sequence - 1))
+    return Response(data, mimetype="text/calendar",
+                    headers={"Content-Disposition": 'attachment; filename="meeting.ics"'})
+
+
+@bp.app_context_processor
+def _public_url():
+    return {"public_url": current_app.config["PUBLIC_URL"]}

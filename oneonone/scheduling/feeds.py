@@ -1,0 +1,57 @@
+"""The owner's private .ics feed of confirmed meetings (token in the URL, revocable)."""
+
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+
+from ..accounts.models import User, hash_token
+from ..calendars.models import Calendar, Timeslot
+from ..contacts.models import Contact
+from ..extensions import db
+from . import ics
+from .models import Event, Invitee
+
+
+def rotate_feed(user: User) -> str:
+    """A new feed token (the old address stops working); only its hash is kept."""
+    token = secrets.token_urlsafe(32)
+    user.feed_token_hash = hash_token(token)
+    db.session.commit()
+    return token
+
+
+def revoke_feed(user: User) -> None:
+    """Turn the feed off."""
+    user.feed_token_hash = None
+    db.session.commit()
+
+
+def owner_for_feed_token(token: str) -> User | None:
+    """The owner whose feed token this is."""
+    if not token or len(token) > 200:
+        return None
+    return db.session.scalar(sa.select(User).where(User.feed_token_hash == hash_token(token)))
+
+
+def owner_feed(owner: User) -> str:
+    """All the owner's confirmed meetings as one .ics file (METHOD:PUBLISH)."""
+    rows = db.session.execute(
+        sa.select(Event, Timeslot, Contact, Calendar, Invitee)
+        .join(Timeslot, Timeslot.id == Event.timeslot_id)
+        .join(Contact, Contact.id == Event.contact_id)
+        .join(Calendar, Calendar.id == Event.calendar_id)
+        .join(Invitee, sa.and_(Invitee.calendar_id == Event.calendar_id, Invitee.contact_id == Event.contact_id))
+        .where(Calendar.owner_id == owner.id, Event.confirmed)
+        .order_by(Timeslot.start_time)).all()
+    events = [
+        ics.meeting_event(
+            invitee_id=invitee.id, sequence=max(0, invitee.ics_sequence - 1), start=slot.start_time,
+            end=slot.end_time, summary=f"{calendar.name}: {contact.full_name}",
+            organizer_email=owner.email, organizer_name=owner.full_name,
+            attendee_email=contact.email, attendee_name=contact.full_name,
+        )
+        for _event, slot, contact, calendar, invitee in rows
+    ]
+    return ics.calendar_file(events, method=ics.PUBLISH, name=f"OneOnOne — {owner.full_name}")

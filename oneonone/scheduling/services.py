@@ -1,0 +1,562 @@
+"""Invitations, picks, finalizing meetings and suggested schedules.
+
+Views and the JSON API both call these functions; they validate, write in one transaction and
+queue the resulting emails in that same transaction (see oneonone/email.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from ..accounts.models import User, hash_token
+from ..calendars.models import Calendar, Timeslot
+from ..contacts.models import Contact
+from ..db_types import utcnow
+from ..email import queue_email
+from ..exceptions import ConflictError, NotFoundError, PermissionDenied, ValidationError
+from ..extensions import db
+from ..timezones import is_valid_timezone
+from . import notify, suggest
+from .links import new_link_token, pick_url
+from .models import PREFERENCES, PREFERRED, Event, Invitee, RetiredLink
+
+REMINDER_WINDOW = dt.timedelta(hours=48)
+REMINDER_INTERVAL = dt.timedelta(hours=24)
+MAX_SUGGESTIONS = 10
+
+
+class LinkReplacedError(NotFoundError):
+    """The link was replaced by a newer one (resend or reminder)."""
+
+
+@dataclass(frozen=True)
+class InviteResult:
+    invitee: Invitee
+    token: str | None  # the new link's token; None when the contact was already invited
+    created: bool
+
+
+def invitee_link(token: str) -> str:
+    """The full pick-page address for a link token."""
+    return pick_url(token)
+
+
+# ---- invitations ------------------------------------------------------------------------------
+
+def _queue_invitation(invitee: Invitee, token: str, *, reminder: bool = False) -> None:
+    calendar = invitee.calendar
+    owner = calendar.owner
+    subject = (f"Reminder: pick your times for {calendar.name}" if reminder
+               else f"{owner.full_name} invites you to pick a time: {calendar.name}")
+    queue_email(
+        invitee.contact.email, subject, "invitation",
+        invitee=invitee, contact=invitee.contact, calendar=calendar, owner=owner,
+        link=pick_url(token), reminder=reminder, slot_count=len(calendar.timeslots),
+    )
+
+
+def invite_contacts(calendar: Calendar, contacts: Iterable[Contact]) -> list[InviteResult]:
+    """Invite contacts (the calendar owner's own) in one transaction; existing invitees are kept."""
+    contacts = list(contacts)
+    if any(c.owner_id != calendar.owner_id for c in contacts):
+        raise NotFoundError("No such contact.")
+    existing = {
+        i.contact_id: i
+        for i in db.session.scalars(
+            sa.select(Invitee).where(Invitee.calendar_id == calendar.id,
+                                     Invitee.contact_id.in_([c.id for c in contacts]))
+        )
+    }
+    results = []
+    for contact in contacts:
+        if contact.id in existing:
+            results.append(InviteResult(existing[contact.id], None, False))
+            continue
+        token, token_hash = new_link_token()
+        invitee = Invitee(calendar=calendar, contact=contact, token_hash=token_hash)
+        db.session.add(invitee)
+        existing[contact.id] = invitee
+        results.append(InviteResult(invitee, token, True))
+    db.session.flush()
+    for result in results:
+        if result.created:
+            _queue_invitation(result.invitee, result.token)
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        # Another request invited one of them at the same moment: report, change nothing.
+        db.session.rollback()
+        raise ConflictError("Someone invited these contacts at the same time; reload and try again.") from error
+    return results
+
+
+def invite_contact(calendar: Calendar, contact: Contact) -> InviteResult:
+    """Invite one contact; inviting again returns the existing invitee (not a duplicate)."""
+    return invite_contacts(calendar, [contact])[0]
+
+
+def _rotate(invitee: Invitee) -> str:
+    db.session.add(RetiredLink(token_hash=invitee.token_hash, invitee_id=invitee.id))
+    token, token_hash = new_link_token()
+    invitee.token_hash = token_hash
+    return token
+
+
+def resend_invitation(invitee: Invitee) -> str:
+    """Mail a fresh link; the old one then says it was replaced. Returns the new token."""
+    token = _rotate(invitee)
+    _queue_invitation(invitee, token)
+    db.session.commit()
+    return token
+
+
+def revoke_invitation(invitee: Invitee) -> None:
+    """Remove the invitation and its picks; a confirmed meeting is cancelled by email."""
+    confirmed = _confirmed_event(invitee)
+    if confirmed is not None:
+        notify.queue_meeting_email(invitee, confirmed.timeslot, notify.CANCELLED)
+    db.session.delete(invitee)
+    db.session.commit()
+
+
+def get_invitee(owner: User, calendar_id: int, invitee_id: int) -> Invitee:
+    """One of the owner's invitees, or NotFoundError."""
+    invitee = db.session.scalar(
+        sa.select(Invitee).join(Calendar)
+        .where(Invitee.id == invitee_id, Invitee.calendar_id == calendar_id,
+               Calendar.owner_id == owner.id)
+    )
+    if invitee is None:
+        raise NotFoundError("No such invitee.")
+    return invitee
+
+
+def invitee_for_token(token: str | None) -> Invitee:
+    """The invitee a link token belongs to; NotFoundError (or LinkReplacedError) otherwise."""
+    if not token or len(token) > 200:
+        raise NotFoundError("This link is not valid.")
+    token_hash = hash_token(token)
+    invitee = db.session.scalar(
+        sa.select(Invitee).options(joinedload(Invitee.calendar).joinedload(Calendar.owner),
+                                   joinedload(Invitee.contact))
+        .where(Invitee.token_hash == token_hash)
+    )
+    if invitee is not None:
+        return invitee
+    if db.session.get(RetiredLink, token_hash) is not None:
+        raise LinkReplacedError("This link was replaced by a newer one.")
+    raise NotFoundError("This link is not valid.")
+
+
+# ---- reminders --------------------------------------------------------------------------------
+
+def remind_unanswered(calendar: Calendar) -> int:
+    """Remind every invitee who has not answered (each gets a fresh link); returns how many."""
+    now = utcnow()
+    count = 0
+    for invitee in calendar.invitees:
+        if invitee.responded_at is None:
+            _queue_invitation(invitee, _rotate(invitee), reminder=True)
+            invitee.reminded_at = now
+            count += 1
+    db.session.commit()
+    return count
+
+
+def send_due_reminders(now: dt.datetime | None = None) -> int:
+    """Remind non-responders whose deadline is within 48 h and who were not reminded in 24 h."""
+    now = now or utcnow()
+    invitees = db.session.scalars(
+        sa.select(Invitee).join(Calendar)
+        .where(Invitee.responded_at.is_(None),
+               Calendar.response_deadline.is_not(None),
+               Calendar.response_deadline > now,
+               Calendar.response_deadline <= now + REMINDER_WINDOW,
+               sa.or_(Invitee.reminded_at.is_(None), Invitee.reminded_at <= now - REMINDER_INTERVAL))
+        .order_by(Invitee.id)
+    ).all()
+    for invitee in invitees:
+        _queue_invitation(invitee, _rotate(invitee), reminder=True)
+        invitee.reminded_at = now
+    db.session.commit()
+    return len(invitees)
+
+
+# ---- picks ------------------------------------------------------------------------------------
+
+def _confirmed_event(invitee: Invitee) -> Event | None:
+    return db.session.scalar(
+        sa.select(Event).where(Event.calendar_id == invitee.calendar_id,
+                               Event.contact_id == invitee.contact_id, Event.confirmed)
+    )
+
+
+def answer_closed_reason(invitee: Invitee, now: dt.datetime | None = None) -> str | None:
+    """Why the invitee can no longer change their answer ('deadline' / 'confirmed'), or None."""
+    if invitee.calendar.deadline_passed(now):
+        return "deadline"
+    if _confirmed_event(invitee) is not None:
+        return "confirmed"
+    return None
+
+
+def _check_open(invitee: Invitee) -> None:
+    reason = answer_closed_reason(invitee)
+    if reason == "deadline":
+        raise PermissionDenied("The response deadline has passed; answers can no longer be changed.")
+    if reason == "confirmed":
+        raise ConflictError("Your meeting is already confirmed; answers can no longer be changed.")
+
+
+def _taken_slot_ids(calendar_id: int, contact_id: int) -> set[int]:
+    return set(db.session.scalars(
+        sa.select(Event.timeslot_id).where(Event.calendar_id == calendar_id, Event.confirmed,
+                                           Event.contact_id != contact_id)
+    ))
+
+
+def save_picks(invitee: Invitee, choices: dict[int, str | None], *, timezone: str | None = None) -> int:
+    """Replace the invitee's whole answer at once (slot id -> preference, None for can't)."""
+    _check_open(invitee)
+    slot_ids = set(db.session.scalars(
+        sa.select(Timeslot.id).where(Timeslot.calendar_id == invitee.calendar_id)))
+    problems: dict[str, list[str]] = {}
+    for slot_id, preference in choices.items():
+        if slot_id not in slot_ids:
+            problems.setdefault("timeslot", []).append(f"Slot {slot_id} is not in this calendar.")
+        elif preference is not None and preference not in PREFERENCES:
+            problems.setdefault(f"slot-{slot_id}", []).append(
+                "Choose can't, if need be or preferred.")
+    if timezone is not None and not is_valid_timezone(timezone):
+        problems.setdefault("timezone", []).append("Unknown time zone.")
+    if problems:
+        raise ValidationError("Some choices could not be saved.", problems)
+    taken = _taken_slot_ids(invitee.calendar_id, invitee.contact_id)
+    existing = {e.timeslot_id: e for e in db.session.scalars(
+        sa.select(Event).where(Event.calendar_id == invitee.calendar_id,
+                               Event.contact_id == invitee.contact_id))}
+    picked = 0
+    for slot_id in slot_ids:
+        preference = choices.get(slot_id)
+        event = existing.get(slot_id)
+        if preference is None or (slot_id in taken and event is None):
+            if event is not None:
+                db.session.delete(event)
+            continue
+        picked += 1
+        if event is None:
+            db.session.add(Event(calendar_id=invitee.calendar_id, timeslot_id=slot_id,
+                                 contact_id=invitee.contact_id, preference=preference))
+        else:
+            event.preference = preference
+    invitee.responded_at = utcnow()
+    if timezone:
+        invitee.timezone = timezone
+    db.session.commit()
+    return picked
+
+
+def add_pick(invitee: Invitee, timeslot_id: int, preference: str = PREFERRED) -> tuple[Event, bool]:
+    """Record one pick; picking the same slot again returns the existing event (created=False)."""
+    if preference not in PREFERENCES:
+        raise ValidationError.for_field("preference", "Use 'preferred' or 'if_need_be'.")
+    timeslot = db.session.get(Timeslot, timeslot_id) if isinstance(timeslot_id, int) else None
+    if timeslot is None or timeslot.calendar_id != invitee.calendar_id:
+        raise ValidationError.for_field("timeslot", "That timeslot is not in this calendar.")
+    existing = db.session.scalar(
+        sa.select(Event).where(Event.timeslot_id == timeslot_id, Event.contact_id == invitee.contact_id))
+    if existing is not None:
+        return existing, False
+    _check_open(invitee)
+    if timeslot_id in _taken_slot_ids(invitee.calendar_id, invitee.contact_id):
+        raise ConflictError("That slot is already taken by a confirmed meeting.",
+                            {"timeslot": ["That slot is already taken."]})
+    event = Event(calendar_id=invitee.calendar_id, timeslot_id=timeslot_id,
+                  contact_id=invitee.contact_id, preference=preference)
+    db.session.add(event)
+    invitee.responded_at = utcnow()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = db.session.scalar(
+            sa.select(Event).where(Event.timeslot_id == timeslot_id,
+                                   Event.contact_id == invitee.contact_id))
+        if existing is None:
+            raise
+        return existing, False
+    return event, True
+
+
+# ---- events and finalizing ----------------------------------------------------------------------
+
+def get_event(owner: User, event_id: int) -> Event:
+    """One event of the owner's calendars, or NotFoundError."""
+    event = db.session.scalar(
+        sa.select(Event).join(Calendar, Calendar.id == Event.calendar_id)
+        .where(Event.id == event_id, Calendar.owner_id == owner.id)
+    )
+    if event is None:
+        raise NotFoundError("No such event.")
+    return event
+
+
+def events_for_timeslot(timeslot: Timeslot) -> list[Event]:
+    """The picks on a slot, confirmed first."""
+    return list(db.session.scalars(
+        sa.select(Event).where(Event.timeslot_id == timeslot.id)
+        .order_by(Event.confirmed.desc(), Event.id)))
+
+
+def _confirmed_map(calendar_id: int) -> dict[int, Event]:
+    return {e.contact_id: e for e in db.session.scalars(
+        sa.select(Event).where(Event.calendar_id == calendar_id, Event.confirmed))}
+
+
+def _apply(calendar: Calendar, confirm: list[Event], unconfirm: list[Event]) -> None:
+    """Confirm and unconfirm events in one transaction and email everyone whose meeting changed."""
+    slot_ids = sorted({e.timeslot_id for e in confirm + unconfirm})
+    # Lock the slots (PostgreSQL) so racing confirmations of one slot run one after the other.
+    db.session.execute(
+        sa.select(Timeslot.id).where(Timeslot.id.in_(slot_ids)).order_by(Timeslot.id).with_for_update())
+    before = {cid: e.timeslot_id for cid, e in _confirmed_map(calendar.id).items()}
+    confirm_ids = {e.id for e in confirm}
+    confirm_slots = {e.timeslot_id for e in confirm}
+    confirm_contacts = {e.contact_id for e in confirm}
+    displaced = db.session.scalars(
+        sa.select(Event).where(
+            Event.calendar_id == calendar.id, Event.confirmed,
+            sa.or_(Event.timeslot_id.in_(confirm_slots), Event.contact_id.in_(confirm_contacts)))
+    ).all()
+    for event in [*displaced, *unconfirm]:
+        if event.id not in confirm_ids:
+            event.confirmed = False
+    db.session.flush()
+    for event in confirm:
+        event.confirmed = True
+    db.session.flush()
+    after = {cid: e.timeslot_id for cid, e in _confirmed_map(calendar.id).items()}
+    _email_changes(calendar, before, after)
+
+
+def _email_changes(calendar: Calendar, before: dict[int, int], after: dict[int, int]) -> None:
+    changed = {cid for cid in before.keys() | after.keys() if before.get(cid) != after.get(cid)}
+    if not changed:
+        return
+    invitees = {i.contact_id: i for i in db.session.scalars(
+        sa.select(Invitee).where(Invitee.calendar_id == calendar.id, Invitee.contact_id.in_(changed)))}
+    slots = {s.id: s for s in db.session.scalars(
+        sa.select(Timeslot).where(Timeslot.id.in_({*before.values(), *after.values()})))}
+    for contact_id in sorted(changed):
+        invitee = invitees[contact_id]
+        old, new = before.get(contact_id), after.get(contact_id)
+        if new is None:
+            notify.queue_meeting_email(invitee, slots[old], notify.CANCELLED)
+        elif old is None:
+            notify.queue_meeting_email(invitee, slots[new], notify.CONFIRMED)
+        else:
+            notify.queue_meeting_email(invitee, slots[new], notify.UPDATED)
+
+
+def _commit_confirmations() -> None:
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise ConflictError("That slot was just confirmed for someone else; reload and try again.") from error
+
+
+def set_event_confirmed(event: Event, confirmed: bool) -> Event:
+    """Finalize (or undo) one meeting: one per slot and one per invitee, emails included."""
+    if not isinstance(confirmed, bool):
+        raise ValidationError.for_field("confirmed", "Must be true or false.")
+    calendar = db.session.get(Calendar, event.calendar_id)
+    if confirmed:
+        _apply(calendar, [event], [])
+    else:
+        _apply(calendar, [], [event])
+    _commit_confirmations()
+    return event
+
+
+def finalize_schedule(calendar: Calendar, pairs: Iterable[tuple[int, int]]) -> list[Event]:
+    """Confirm a whole schedule of (contact id, timeslot id) picks at once."""
+    pairs = list(pairs)
+    contacts = [c for c, _ in pairs]
+    slots = [s for _, s in pairs]
+    if len(set(contacts)) != len(contacts) or len(set(slots)) != len(slots):
+        raise ValidationError.for_field("schedule", "A schedule uses each invitee and slot once.")
+    events = {(e.contact_id, e.timeslot_id): e for e in db.session.scalars(
+        sa.select(Event).where(Event.calendar_id == calendar.id,
+                               sa.tuple_(Event.contact_id, Event.timeslot_id).in_(pairs)))} if pairs else {}
+    missing = [p for p in pairs if p not in events]
+    if missing:
+        raise ConflictError("The answers changed since this schedule was suggested; reload the suggestions.",
+                            {"schedule": ["Some picks no longer exist."]})
+    chosen = [events[p] for p in pairs]
+    _apply(calendar, chosen, [])
+    _commit_confirmations()
+    return chosen
+
+
+# ---- suggestions --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SuggestedAssignment:
+    contact_id: int
+    timeslot_id: int
+    event_id: int
+    high_priority: bool
+    preference: str | None
+    fixed: bool
+
+
+@dataclass(frozen=True)
+class SuggestedUnscheduled:
+    contact_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class SuggestedSchedule:
+    score: suggest.Score
+    assignments: tuple[SuggestedAssignment, ...]
+    unscheduled: tuple[SuggestedUnscheduled, ...]
+
+
+def suggest_for_calendar(calendar: Calendar, k: int = 3) -> list[SuggestedSchedule]:
+    """The k best schedules for the calendar's answers, best first (confirmed meetings kept)."""
+    if not isinstance(k, int) or not 1 <= k <= MAX_SUGGESTIONS:
+        raise ValidationError.for_field("k", f"Ask for 1 to {MAX_SUGGESTIONS} schedules.")
+    slots = db.session.execute(
+        sa.select(Timeslot.id, Timeslot.start_time, Timeslot.end_time, Timeslot.high_priority)
+        .where(Timeslot.calendar_id == calendar.id)).all()
+    contact_ids = list(db.session.scalars(
+        sa.select(Invitee.contact_id).where(Invitee.calendar_id == calendar.id)))
+    events = db.session.execute(
+        sa.select(Event.id, Event.contact_id, Event.timeslot_id, Event.preference, Event.confirmed)
+        .where(Event.calendar_id == calendar.id)).all()
+    event_ids = {(e.contact_id, e.timeslot_id): e.id for e in events}
+    schedules = suggest.suggest_schedules(
+        slots=[suggest.Slot(s.id, s.start_time, s.end_time, s.high_priority) for s in slots],
+        invitees=contact_ids,
+        picks=[suggest.Pick(e.contact_id, e.timeslot_id, e.preference) for e in events],
+        confirmed=[suggest.Meeting(e.contact_id, e.timeslot_id) for e in events if e.confirmed],
+        k=k,
+    )
+    return [
+        SuggestedSchedule(
+            score=schedule.score,
+            assignments=tuple(
+                SuggestedAssignment(a.invitee, a.slot, event_ids[(a.invitee, a.slot)], a.high_priority,
+                                    a.preference, a.fixed)
+                for a in schedule.assignments),
+            unscheduled=tuple(SuggestedUnscheduled(u.invitee, u.reason) for u in schedule.unscheduled),
+        )
+        for schedule in schedules
+    ]
+
+
+# ---- read models for the pages ------------------------------------------------------------------
+
+def confirmed_event(invitee: Invitee) -> Event | None:
+    """The invitee's confirmed meeting in their calendar, if any."""
+    return _confirmed_event(invitee)
+
+
+def confirmed_meetings(calendar: Calendar) -> list[tuple[Event, Timeslot, Contact]]:
+    """Every confirmed meeting of the calendar, in time order."""
+    return [tuple(row) for row in db.session.execute(
+        sa.select(Event, Timeslot, Contact)
+        .join(Timeslot, Timeslot.id == Event.timeslot_id)
+        .join(Contact, Contact.id == Event.contact_id)
+        .where(Event.calendar_id == calendar.id, Event.confirmed)
+        .order_by(Timeslot.start_time))]
+
+
+@dataclass
+class InviteeRow:
+    invitee: Invitee
+    contact: Contact
+    picks: dict[int, str]  # slot id -> preference
+    confirmed_slot_id: int | None
+
+    @property
+    def status(self) -> str:
+        if self.confirmed_slot_id is not None:
+            return "confirmed"
+        return "answered" if self.invitee.responded_at is not None else "invited"
+
+
+def invitee_overview(calendar: Calendar) -> list[InviteeRow]:
+    """Each invitee with their picks and confirmed slot (two queries, whatever the size)."""
+    rows = db.session.execute(
+        sa.select(Invitee, Contact).join(Contact, Contact.id == Invitee.contact_id)
+        .where(Invitee.calendar_id == calendar.id)
+        .order_by(Contact.last_name, Contact.first_name, Contact.id)).all()
+    picks: dict[int, dict[int, str]] = {}
+    confirmed: dict[int, int] = {}
+    for contact_id, slot_id, preference, is_confirmed in db.session.execute(
+        sa.select(Event.contact_id, Event.timeslot_id, Event.preference, Event.confirmed)
+        .where(Event.calendar_id == calendar.id)):
+        picks.setdefault(contact_id, {})[slot_id] = preference
+        if is_confirmed:
+            confirmed[contact_id] = slot_id
+    return [InviteeRow(invitee, contact, picks.get(contact.id, {}), confirmed.get(contact.id))
+            for invitee, contact in rows]
+
+
+@dataclass
+class SlotChoice:
+    slot: Timeslot
+    start: dt.datetime  # in the viewer's zone
+    end: dt.datetime
+    calendar_start: dt.datetime  # in the calendar's zone
+    choice: str | None
+    taken: bool
+    mine: bool  # the invitee's confirmed meeting
+
+
+@dataclass
+class PickPage:
+    days: list[tuple[dt.date, list[SlotChoice]]]
+    closed: str | None
+    confirmed: SlotChoice | None
+    picked: int
+
+
+def pick_page(invitee: Invitee, zone_name: str) -> PickPage:
+    """Everything the pick page shows, with times in `zone_name`."""
+    from zoneinfo import ZoneInfo
+
+    zone, calendar_zone = ZoneInfo(zone_name), ZoneInfo(invitee.calendar.timezone)
+    slots = db.session.scalars(
+        sa.select(Timeslot).where(Timeslot.calendar_id == invitee.calendar_id).order_by(Timeslot.start_time)).all()
+    events = db.session.execute(
+        sa.select(Event.timeslot_id, Event.contact_id, Event.preference, Event.confirmed)
+        .where(Event.calendar_id == invitee.calendar_id,
+               sa.or_(Event.contact_id == invitee.contact_id, Event.confirmed))).all()
+    mine = {e.timeslot_id: e.preference for e in events if e.contact_id == invitee.contact_id}
+    taken = {e.timeslot_id for e in events if e.confirmed and e.contact_id != invitee.contact_id}
+    my_meeting = next((e.timeslot_id for e in events if e.confirmed and e.contact_id == invitee.contact_id), None)
+    choices = [
+        SlotChoice(slot, slot.start_time.astimezone(zone), slot.end_time.astimezone(zone),
+                   slot.start_time.astimezone(calendar_zone), mine.get(slot.id), slot.id in taken,
+                   slot.id == my_meeting)
+        for slot in slots
+    ]
+    days: list[tuple[dt.date, list[SlotChoice]]] = []
+    for choice in choices:
+        if not days or days[-1][0] != choice.start.date():
+            days.append((choice.start.date(), []))
+        days[-1][1].append(choice)
+    closed = "confirmed" if my_meeting is not None else (
+        "deadline" if invitee.calendar.deadline_passed() else None)
+    confirmed = next((c for c in choices if c.mine), None)
+    return PickPage(days=days, closed=closed, confirmed=confirmed, picked=len(mine))

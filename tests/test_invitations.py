@@ -1,0 +1,295 @@
+"""Invitations by email, the invitee's pick page, reminders, and mail that is never lost."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from oneonone.email import PENDING, SENT, OutboxMessage, deliver_due, queue_email
+from oneonone.scheduling import services
+from oneonone.scheduling.models import Event, Invitee, RetiredLink
+
+LINK_RE = re.compile(r"http://oneonone\.test/pick/([A-Za-z0-9_\-]+)")
+
+
+def _body(message, subtype: str = "plain") -> str:
+    for part in message.walk():
+        if part.get_content_type() == f"text/{subtype}":
+            return part.get_payload(decode=True).decode()
+    raise AssertionError(f"no text/{subtype} part")
+
+
+def _link_token(message) -> str:
+    match = LINK_RE.search(_body(message))
+    assert match, _body(message)
+    assert match.group(0) in _body(message, "html")
+    return match.group(1)
+
+
+@pytest.fixture
+def setup(owner, make_calendar, make_contact, make_timeslot):
+    calendar = make_calendar(owner=owner, name="Interview day", timezone="Europe/London",
+                             start_date=dt.date(2030, 6, 3))
+    ada = make_contact(owner=owner, first_name="Ada", last_name="Lovelace", email="ada@example.org")
+    bob = make_contact(owner=owner, first_name="Bob", last_name="Babbage", email="bob@example.org")
+    nine = make_timeslot(calendar, "09:00")
+    ten = make_timeslot(calendar, "10:00", high_priority=True)
+    return calendar, ada, bob, nine, ten
+
+
+def test_invite_selected_contacts_emails_a_personal_link(owner_client, owner, setup, mailbox, db):
+    calendar, ada, bob, _nine, _ = setup
+    response = owner_client.post(f"/calendars/{calendar.id}/invitees",
+                                 data={"contact_id": [str(ada.id), str(bob.id)]})
+    assert response.status_code == 302
+    assert len(mailbox.messages) == 2
+    message = mailbox.to("ada@example.org")[0]
+    assert "Interview day" in message["Subject"] and owner.first_name in message["Subject"]
+    assert "Hello Ada" in _body(message)
+    token = _link_token(message)
+    assert len(token) >= 22  # ≥ 128 bits of randomness, base64url
+    # Only the hash is stored.
+    assert db.session.scalar(sa.select(sa.func.count()).where(Invitee.token_hash == token)) == 0
+    page = owner_client.get(f"/pick/{token}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Interview day" in text and owner.full_name in text and "Hello Ada" in text
+    # The owner's page shows the new link once, ready to copy.
+    page = owner_client.get(f"/calendars/{calendar.id}/invitees").get_data(as_text=True)
+    assert f"/pick/{token}" in page
+
+
+def test_invite_all_and_reinvite_does_not_duplicate(owner_client, setup, mailbox, db):
+    calendar, ada, _bob, *_ = setup
+    owner_client.post(f"/calendars/{calendar.id}/invitees", data={"contact_id": str(ada.id)})
+    owner_client.post(f"/calendars/{calendar.id}/invitees", data={"all": "1"})
+    owner_client.post(f"/calendars/{calendar.id}/invitees", data={"all": "1"})
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Invitee)) == 2
+    assert sorted(m["To"] for m in mailbox.messages) == ["ada@example.org", "bob@example.org"]
+
+
+def test_invite_without_choice_or_with_another_owners_contact(owner_client, setup, make_contact, db):
+    calendar, *_ = setup
+    stranger = make_contact(email="stranger@example.org")
+    response = owner_client.post(f"/calendars/{calendar.id}/invitees", follow_redirects=True, data={})
+    assert "Choose at least one contact" in response.get_data(as_text=True)
+    owner_client.post(f"/calendars/{calendar.id}/invitees", data={"contact_id": str(stranger.id)})
+    owner_client.post(f"/calendars/{calendar.id}/invitees", data={"contact_id": "abc"})
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Invitee)) == 0
+
+
+def test_resend_rotates_the_link(owner_client, setup, make_invitee, mailbox):
+    calendar, ada, *_ = setup
+    invitee, old_token = make_invitee(calendar, ada)
+    response = owner_client.post(f"/calendars/{calendar.id}/invitees/{invitee.id}/resend")
+    assert response.status_code == 302
+    new_token = _link_token(mailbox.to("ada@example.org")[-1])
+    assert new_token != old_token
+    assert owner_client.get(f"/pick/{new_token}").status_code == 200
+    old = owner_client.get(f"/pick/{old_token}")
+    assert old.status_code == 404
+    assert "This link was replaced" in old.get_data(as_text=True)
+
+
+def test_revoke_removes_invitation_and_picks(owner_client, setup, make_invitee, make_event, db):
+    calendar, ada, _, nine, _ = setup
+    invitee, token = make_invitee(calendar, ada)
+    make_event(nine, ada)
+    services.resend_invitation(invitee)
+    owner_client.post(f"/calendars/{calendar.id}/invitees/{invitee.id}/revoke")
+    for model in (Invitee, Event, RetiredLink):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(model)) == 0
+    response = owner_client.get(f"/pick/{token}")
+    assert response.status_code == 404
+    assert "could not find this invitation" in response.get_data(as_text=True)
+
+
+def test_pick_page_saves_every_choice_at_once_and_can_be_changed(client, setup, make_invitee, db):
+    calendar, ada, _, nine, ten = setup
+    invitee, token = make_invitee(calendar, ada)
+    response = client.post(f"/pick/{token}", data={
+        f"slot-{nine.id}": "preferred", f"slot-{ten.id}": "if_need_be", "tz": "America/New_York"})
+    assert response.status_code == 302
+    picks = dict(db.session.execute(sa.select(Event.timeslot_id, Event.preference)).all())
+    assert picks == {nine.id: "preferred", ten.id: "if_need_be"}
+    db.session.refresh(invitee)
+    assert invitee.responded_at is not None and invitee.timezone == "America/New_York"
+    # Change the answer: ten becomes can't, nine if need be.
+    client.post(f"/pick/{token}", data={f"slot-{nine.id}": "if_need_be", f"slot-{ten.id}": ""})
+    picks = dict(db.session.execute(sa.select(Event.timeslot_id, Event.preference)).all())
+    assert picks == {nine.id: "if_need_be"}
+
+
+def test_pick_page_shows_times_in_the_invitees_zone(client, setup, make_invitee):
+    calendar, ada, _, _nine, _ = setup  # 09:00 Europe/London in June = 08:00 UTC = 04:00 New York
+    _, token = make_invitee(calendar, ada)
+    text = client.get(f"/pick/{token}?tz=America/New_York").get_data(as_text=True)
+    assert "04:00–04:30" in text
+    assert "Mon 09:00 Europe/London" in text  # the calendar's zone alongside
+    text = client.get(f"/pick/{token}?tz=Asia/Tokyo").get_data(as_text=True)
+    assert "17:00–17:30" in text
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"slot-{nine}": "maybe"}, "Choose can&#39;t, if need be or preferred."),
+        ({"slot-999999": "preferred"}, "Some choices could not be saved."),
+        ({"slot-abc": "preferred"}, "Some choices could not be saved."),
+        ({"slot-{other}": "preferred"}, "Some choices could not be saved."),
+    ],
+)
+def test_pick_page_refuses_bad_input(client, setup, make_invitee, make_calendar, make_timeslot, db,
+                                     data, message):
+    calendar, ada, _, nine, _ = setup
+    other_slot = make_timeslot(make_calendar())
+    _, token = make_invitee(calendar, ada)
+    form = {k.format(nine=nine.id, other=other_slot.id): v for k, v in data.items()}
+    form[f"slot-{nine.id}"] = form.get(f"slot-{nine.id}", "preferred")
+    response = client.post(f"/pick/{token}", data=form)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 0  # never half an answer
+
+
+def test_tampered_token_is_a_clear_404(client, setup, make_invitee):
+    calendar, ada, *_ = setup
+    _, token = make_invitee(calendar, ada)
+    for bad in (token[:-1] + ("A" if token[-1] != "A" else "B"), "x", "a" * 300):
+        response = client.get(f"/pick/{bad}")
+        assert response.status_code == 404
+        assert "Ada" not in response.get_data(as_text=True)
+        assert client.post(f"/pick/{bad}", data={}).status_code == 404
+
+
+def test_pick_page_is_read_only_after_the_deadline(client, setup, make_invitee, db):
+    calendar, ada, _, nine, _ = setup
+    _, token = make_invitee(calendar, ada)
+    calendar.response_deadline = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    db.session.commit()
+    text = client.get(f"/pick/{token}").get_data(as_text=True)
+    assert "has passed" in text and "Save my answer" not in text
+    response = client.post(f"/pick/{token}", data={f"slot-{nine.id}": "preferred"})
+    assert response.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 0
+
+
+def test_pick_page_after_finalization_shows_the_meeting(client, setup, make_invitee, make_event, db):
+    calendar, ada, _, nine, ten = setup
+    _, token = make_invitee(calendar, ada)
+    event = make_event(nine, ada)
+    services.set_event_confirmed(event, True)
+    text = client.get(f"/pick/{token}?tz=Europe/London").get_data(as_text=True)
+    assert "Your meeting is confirmed" in text and "09:00–09:30" in text
+    ics = client.get(f"/pick/{token}/meeting.ics")
+    assert ics.status_code == 200 and ics.mimetype == "text/calendar"
+    assert "BEGIN:VEVENT" in ics.get_data(as_text=True)
+    response = client.post(f"/pick/{token}", data={f"slot-{ten.id}": "preferred"})
+    assert response.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 1
+
+
+def test_owner_sees_status_and_matrix(owner_client, setup, make_invitee, client, db):
+    calendar, ada, bob, nine, _ = setup
+    _, token = make_invitee(calendar, ada)
+    make_invitee(calendar, bob)
+    services.save_picks(services.invitee_for_token(token), {nine.id: "preferred"})
+    text = owner_client.get(f"/calendars/{calendar.id}/invitees").get_data(as_text=True)
+    assert "Answered" in text and "1 pick" in text and "Invited" in text
+    assert 'title="Preferred">P<' in text
+    assert "Remind 1 who has not answered" in text
+
+
+def test_remind_button_reminds_only_non_responders(owner_client, setup, make_invitee, mailbox, db):
+    calendar, ada, bob, nine, _ = setup
+    ada_invitee, _ada_token = make_invitee(calendar, ada)
+    bob_invitee, _ = make_invitee(calendar, bob)
+    services.save_picks(ada_invitee, {nine.id: "preferred"})
+    mailbox.messages.clear()
+    owner_client.post(f"/calendars/{calendar.id}/remind")
+    assert [m["To"] for m in mailbox.messages] == ["bob@example.org"]
+    assert "Reminder" in mailbox.messages[0]["Subject"]
+    new_token = _link_token(mailbox.messages[0])
+    assert owner_client.get(f"/pick/{new_token}").status_code == 200
+    db.session.refresh(bob_invitee)
+    assert bob_invitee.reminded_at is not None
+
+
+def test_flask_remind_sends_only_due_reminders(app, setup, make_invitee, make_calendar, make_contact,
+                                               mailbox, db):
+    calendar, ada, bob, _nine, _ = setup
+    now = dt.datetime.now(dt.UTC)
+    calendar.response_deadline = now + dt.timedelta(hours=30)
+    later = make_calendar(owner=calendar.owner, name="Later")
+    later.response_deadline = now + dt.timedelta(days=5)
+    db.session.commit()
+    make_invitee(calendar, ada)
+    bob_invitee, _ = make_invitee(calendar, bob)
+    bob_invitee.reminded_at = now - dt.timedelta(hours=2)  # reminded recently: not again
+    make_invitee(later, make_contact(owner=calendar.owner, email="far@example.org"))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["remind"])
+    assert result.output.strip() == "sent 1 reminder"
+    assert [m["To"] for m in mailbox.messages] == ["ada@example.org"]
+    result = app.test_cli_runner().invoke(args=["remind"])
+    assert result.output.strip() == "sent 0 reminders"
+
+
+def test_smtp_down_during_invite_keeps_the_mail_until_delivered(owner_client, setup, mail_server, db, app):
+    calendar, ada, *_ = setup
+    mail_server.stop()
+    try:
+        response = owner_client.post(f"/calendars/{calendar.id}/invitees", data={"contact_id": str(ada.id)})
+        assert response.status_code == 302  # the action succeeded
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Invitee)) == 1
+        message = db.session.scalar(sa.select(OutboxMessage))
+        assert message.status == PENDING and message.attempts == 1 and message.last_error
+        result = app.test_cli_runner().invoke(args=["outbox", "list"])
+        assert "pending to ada@example.org" in result.output
+    finally:
+        mail_server.start()
+    assert mail_server.messages == []
+    # Not due yet (backoff), so a sender leaves it; once due it goes out exactly once.
+    assert deliver_due().sent == 0
+    db.session.execute(sa.update(OutboxMessage).values(next_attempt_at=dt.datetime.now(dt.UTC)))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["outbox", "deliver"])
+    assert result.output.strip() == "sent 1, failed 0"
+    assert deliver_due().sent == 0
+    assert [m["To"] for m in mail_server.messages] == ["ada@example.org"]
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(OutboxMessage.status)) == SENT
+    assert "every message was delivered" in app.test_cli_runner().invoke(args=["outbox", "list"]).output
+
+
+def test_two_senders_never_send_one_message_twice(app, setup, make_invitee, mail_server, db):
+    """Several senders claim messages with a lease; each message goes out once."""
+    import threading
+
+    from oneonone.extensions import db as _db
+
+    calendar, ada, bob, *_ = setup
+    app.config["OUTBOX_DELIVERY"] = "off"
+    services.invite_contacts(calendar, [ada, bob])
+    for n in range(20):
+        queue_email(f"bulk{n}@example.org", "Hello", "invitation", invitee=None,
+                             contact=ada, calendar=calendar, owner=calendar.owner,
+                             link="http://oneonone.test/pick/x", reminder=False, slot_count=2)
+    db.session.commit()
+    mail_server.messages.clear()
+
+    def sender():
+        with app.app_context():
+            deliver_due()
+            _db.session.remove()
+
+    threads = [threading.Thread(target=sender) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    recipients = [m["To"] for m in mail_server.messages]
+    assert len(recipients) == 22 and len(set(recipients)) == 22
