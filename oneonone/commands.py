@@ -58,6 +58,7 @@ def seed_demo_data() -> tuple[User, bool]:
                                     end_time=begin + dt.timedelta(minutes=45),
                                     high_priority=hour in (10, 14)))
     db.session.flush()
+    now = dt.datetime.now(dt.UTC)
     rng = random.Random(7)
     slots = list(calendar.timeslots)
     for contact in contacts[:6]:
@@ -66,7 +67,7 @@ def seed_demo_data() -> tuple[User, bool]:
         db.session.add(invitee)
         if contact is contacts[5]:
             continue  # one invitee has not answered yet
-        invitee.responded_at = invitee.invited_at
+        invitee.responded_at = now
         for slot in rng.sample(slots, 5):
             db.session.add(Event(calendar_id=calendar.id, timeslot=slot, contact_id=contact.id,
                                  preference=rng.choice([PREFERRED, PREFERRED, IF_NEED_BE])))
