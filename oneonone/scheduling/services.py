@@ -316,7 +316,8 @@ def events_for_timeslot(timeslot: Timeslot) -> list[Event]:
 
 def _confirmed_map(calendar_id: int) -> dict[int, Event]:
     return {e.contact_id: e for e in db.session.scalars(
-        sa.select(Event).where(Event.calendar_id == calendar_id, Event.confirmed))}
+        sa.select(Event).where(Event.calendar_id == calendar_id, Event.confirmed)
+        .execution_options(populate_existing=True))}
 
 
 def _apply(calendar: Calendar, confirm: list[Event], unconfirm: list[Event]) -> None:
@@ -333,6 +334,7 @@ def _apply(calendar: Calendar, confirm: list[Event], unconfirm: list[Event]) -> 
         sa.select(Event).where(
             Event.calendar_id == calendar.id, Event.confirmed,
             sa.or_(Event.timeslot_id.in_(confirm_slots), Event.contact_id.in_(confirm_contacts)))
+        .execution_options(populate_existing=True)
     ).all()
     for event in [*displaced, *unconfirm]:
         if event.id not in confirm_ids:
@@ -349,8 +351,10 @@ def _email_changes(calendar: Calendar, before: dict[int, int], after: dict[int, 
     changed = {cid for cid in before.keys() | after.keys() if before.get(cid) != after.get(cid)}
     if not changed:
         return
+    # Fresh rows (populate_existing): another transaction may have bumped a SEQUENCE meanwhile.
     invitees = {i.contact_id: i for i in db.session.scalars(
-        sa.select(Invitee).where(Invitee.calendar_id == calendar.id, Invitee.contact_id.in_(changed)))}
+        sa.select(Invitee).where(Invitee.calendar_id == calendar.id, Invitee.contact_id.in_(changed))
+        .with_for_update().execution_options(populate_existing=True))}
     slots = {s.id: s for s in db.session.scalars(
         sa.select(Timeslot).where(Timeslot.id.in_({*before.values(), *after.values()})))}
     for contact_id in sorted(changed):

@@ -1,0 +1,101 @@
+"""Racing confirmations on PostgreSQL: one meeting per slot, and the emails match the end state."""
+
+from __future__ import annotations
+
+import threading
+
+import icalendar
+import pytest
+import sqlalchemy as sa
+
+from oneonone.exceptions import ConflictError
+from oneonone.extensions import db as _db
+from oneonone.scheduling import services
+from oneonone.scheduling.models import Event
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks and concurrent writers need PostgreSQL (set TEST_DATABASE_URL)")
+
+
+def _method_and_sequence(message) -> tuple[str, int]:
+    for part in message.walk():
+        if part.get_content_type() == "text/calendar":
+            calendar = icalendar.Calendar.from_ical(part.get_payload(decode=True))
+            event = next(iter(calendar.walk("VEVENT")))
+            return str(calendar["METHOD"]), int(event["SEQUENCE"])
+    raise AssertionError("no calendar part")
+
+
+def _latest_method(messages) -> str:
+    """What a calendar client ends up with: the message with the highest SEQUENCE wins."""
+    seen = sorted(_method_and_sequence(m) for m in messages)
+    sequences = [sequence for _, sequence in seen]
+    assert len(set(sequences)) == len(sequences), "two messages share a SEQUENCE"
+    return max(seen, key=lambda pair: pair[1])[0]
+
+
+def _race(app, event_ids: list[int]) -> list[Exception]:
+    barrier = threading.Barrier(len(event_ids))
+    errors: list[Exception] = []
+
+    def confirm(event_id: int) -> None:
+        with app.app_context():
+            try:
+                event = _db.session.get(Event, event_id)
+                barrier.wait()
+                services.set_event_confirmed(event, True)
+            except ConflictError as error:
+                errors.append(error)
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=confirm, args=(event_id,)) for event_id in event_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_racing_confirmations_of_one_slot_leave_exactly_one_meeting(app, db, owner, make_calendar, make_contact,
+                                                                     make_timeslot, make_invitee, make_event,
+                                                                     mailbox):
+    calendar = make_calendar(owner=owner)
+    slot = make_timeslot(calendar)
+    contacts = [make_contact(owner=owner, email=f"racer{n}@example.org") for n in range(8)]
+    event_ids = []
+    for contact in contacts:
+        make_invitee(calendar, contact)
+        event_ids.append(make_event(slot, contact).id)
+    for _round in range(5):
+        errors = _race(app, event_ids)
+        assert all(isinstance(e, ConflictError) for e in errors)
+        db.session.expire_all()
+        confirmed = db.session.scalars(sa.select(Event).where(Event.timeslot_id == slot.id, Event.confirmed)).all()
+        assert len(confirmed) == 1
+        # Each racer's latest email (by SEQUENCE) matches the end state: the winner's is a request,
+        # everyone else's a cancellation. Arrival order may differ: several senders deliver at once.
+        winner = confirmed[0].contact_id
+        for contact in contacts:
+            messages = mailbox.to(contact.email)
+            if contact.id == winner:
+                assert messages and _latest_method(messages) == "REQUEST"
+            elif messages:
+                assert _latest_method(messages) == "CANCEL"
+        services.set_event_confirmed(confirmed[0], False)
+
+
+def test_double_click_confirming_the_same_event_sends_one_email(app, db, owner, make_calendar, make_contact,
+                                                               make_timeslot, make_invitee, make_event, mailbox):
+    calendar = make_calendar(owner=owner)
+    slot = make_timeslot(calendar)
+    contact = make_contact(owner=owner, email="twice@example.org")
+    make_invitee(calendar, contact)
+    event = make_event(slot, contact)
+    assert _race(app, [event.id, event.id]) == []
+    assert len(mailbox.to("twice@example.org")) == 1
