@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
@@ -17,6 +18,8 @@ MESSAGES = {
     429: "Too many requests. Please wait a moment and try again.",
     500: "Something went wrong on our side. Nothing was saved; please try again.",
 }
+CSRF_MESSAGE = ("This form has expired or was not sent from this site. "
+                "Go back, reload the page and try again.")
 CODES = {
     400: "invalid",
     401: "unauthorized",
@@ -57,6 +60,8 @@ def handle_http_exception(error: HTTPException):
         return response, status
     template = f"errors/{status}.html" if status in (403, 404, 429, 500) else "errors/generic.html"
     message = MESSAGES.get(status, error.description)
+    if isinstance(error, CSRFError):
+        message = CSRF_MESSAGE
     return render_template(template, status=status, message=message, error=error), status
 
 

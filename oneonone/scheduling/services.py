@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from ..accounts.models import User, hash_token
 from ..calendars.models import Calendar, Timeslot
@@ -21,6 +21,7 @@ from ..db_types import utcnow
 from ..email import queue_email
 from ..exceptions import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from ..extensions import db
+from ..pagination import Page, paginate
 from ..timezones import is_valid_timezone
 from . import notify, suggest
 from .links import new_link_token, pick_url
@@ -498,22 +499,32 @@ class InviteeRow:
         return "answered" if self.invitee.responded_at is not None else "invited"
 
 
-def invitee_overview(calendar: Calendar) -> list[InviteeRow]:
-    """Each invitee with their picks and confirmed slot (two queries, whatever the size)."""
-    rows = db.session.execute(
-        sa.select(Invitee, Contact).join(Contact, Contact.id == Invitee.contact_id)
+def invitee_overview(calendar: Calendar, *, page: int = 1, per_page: int = 50) -> Page:
+    """One page of invitees with their picks and confirmed slot (three queries, whatever the size)."""
+    result = paginate(
+        sa.select(Invitee).join(Contact, Contact.id == Invitee.contact_id)
+        .options(contains_eager(Invitee.contact))
         .where(Invitee.calendar_id == calendar.id)
-        .order_by(Contact.last_name, Contact.first_name, Contact.id)).all()
+        .order_by(Contact.last_name, Contact.first_name, Contact.id),
+        page, per_page)
+    contact_ids = [invitee.contact_id for invitee in result.items]
     picks: dict[int, dict[int, str]] = {}
     confirmed: dict[int, int] = {}
     for contact_id, slot_id, preference, is_confirmed in db.session.execute(
         sa.select(Event.contact_id, Event.timeslot_id, Event.preference, Event.confirmed)
-        .where(Event.calendar_id == calendar.id)):
+        .where(Event.calendar_id == calendar.id, Event.contact_id.in_(contact_ids))):
         picks.setdefault(contact_id, {})[slot_id] = preference
         if is_confirmed:
             confirmed[contact_id] = slot_id
-    return [InviteeRow(invitee, contact, picks.get(contact.id, {}), confirmed.get(contact.id))
-            for invitee, contact in rows]
+    result.items = [InviteeRow(invitee, invitee.contact, picks.get(invitee.contact_id, {}),
+                               confirmed.get(invitee.contact_id)) for invitee in result.items]
+    return result
+
+
+def unanswered_count(calendar: Calendar) -> int:
+    """How many invitees have not answered yet."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Invitee).where(
+        Invitee.calendar_id == calendar.id, Invitee.responded_at.is_(None))) or 0
 
 
 @dataclass

@@ -27,6 +27,7 @@ from ..calendars.services import get_calendar
 from ..contacts.models import Contact
 from ..exceptions import DomainError, NotFoundError
 from ..extensions import db, limiter
+from ..pagination import clamp_page_args
 from ..timezones import is_valid_timezone
 from . import feeds, services
 from .models import PREFERENCE_LABELS, Event, Invitee
@@ -35,6 +36,7 @@ from .notify import meeting_ics
 bp = Blueprint("scheduling", __name__)
 
 NEW_LINKS_KEY = "new_invitation_links"
+MAX_INVITE_CHOICES = 200  # beyond this many uninvited contacts, "Invite all" is the way
 
 
 def _owned_calendar(calendar_id: int) -> Calendar:
@@ -69,17 +71,19 @@ def _owner_key() -> str:
 @login_required
 def invitees(calendar_id: int):
     calendar = _owned_calendar(calendar_id)
-    rows = services.invitee_overview(calendar)
-    invited_ids = {row.invitee.contact_id for row in rows}
+    page_number, per_page = clamp_page_args(request.args.get("page", 1), request.args.get("per_page", 50))
+    page = services.invitee_overview(calendar, page=page_number, per_page=per_page)
+    invited = sa.select(Invitee.contact_id).where(Invitee.calendar_id == calendar.id)
     uninvited = db.session.scalars(
-        sa.select(Contact).where(Contact.owner_id == current_user.id, Contact.id.not_in(invited_ids))
-        .order_by(Contact.last_name, Contact.first_name)).all()
+        sa.select(Contact).where(Contact.owner_id == current_user.id, Contact.id.not_in(invited))
+        .order_by(Contact.last_name, Contact.first_name).limit(MAX_INVITE_CHOICES + 1)).all()
     slots = db.session.scalars(
         sa.select(Timeslot).where(Timeslot.calendar_id == calendar.id).order_by(Timeslot.start_time)).all()
     new_links = session.pop(NEW_LINKS_KEY, {})
     return render_template(
-        "scheduling/invitees.html", calendar=calendar, rows=rows, uninvited=uninvited, slots=slots,
-        new_links=new_links, labels=PREFERENCE_LABELS,
+        "scheduling/invitees.html", calendar=calendar, page=page, rows=page.items, uninvited=uninvited,
+        max_choices=MAX_INVITE_CHOICES, slots=slots, new_links=new_links, labels=PREFERENCE_LABELS,
+        waiting=services.unanswered_count(calendar),
     )
 
 
