@@ -1,0 +1,132 @@
+"""Every URL rule of the app, tried anonymously, as another owner and with an invitee's link token.
+
+The rules come from app.url_map, so a new route cannot be forgotten: add it to one of the sets
+below or this test fails.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from werkzeug.routing import Rule
+
+from oneonone.accounts.services import issue_api_token
+
+# Pages anyone may open.
+PUBLIC = {
+    "static", "bootstrap.static", "home.index", "accounts.signin", "accounts.signup", "accounts.signout",
+    "scheduling.pick", "scheduling.pick_ics", "scheduling.feed",
+}
+# Owner pages that name no object: a second owner simply sees their own.
+OWN = {
+    "calendars.index", "calendars.create", "contacts.index", "contacts.create", "contacts.import_csv",
+    "contacts.import_sample", "accounts.profile", "accounts.delete", "scheduling.feed_rotate",
+}
+# API endpoints open without a token.
+API_PUBLIC_PREFIXES = ("/api/openapi.json", "/api/docs", "/api/accounts/signup", "/api/accounts/signin")
+
+
+@pytest.fixture
+def world(owner, make_user, make_calendar, make_contact, make_timeslot, make_invitee, make_event, login, client):
+    """Owner A's objects; the client is signed in as owner B."""
+    calendar = make_calendar(owner=owner)
+    contact = make_contact(owner=owner)
+    slot = make_timeslot(calendar)
+    invitee, token = make_invitee(calendar, contact)
+    event = make_event(slot, contact)
+    intruder = make_user()
+    return {
+        "ids": {"calendar_id": calendar.id, "contact_id": contact.id, "timeslot_id": slot.id,
+                "invitee_id": invitee.id, "event_id": event.id, "id": calendar.id, "tid": slot.id,
+                "token": token, "filename": "css/app.css"},
+        "intruder": intruder,
+        "invitee_token": token,
+    }
+
+
+def _rules(app) -> list[Rule]:
+    return sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
+
+
+def _build(rule: Rule, ids: dict) -> str:
+    values = {}
+    for arg in rule.arguments:
+        if arg not in ids:
+            raise AssertionError(f"add an id for <{arg}> of {rule.rule} to the world fixture")
+        values[arg] = ids[arg]
+    return rule.build(values, append_unknown=False)[1]
+
+
+def _methods(rule: Rule) -> list[str]:
+    return sorted(rule.methods - {"HEAD", "OPTIONS"})
+
+
+def test_every_html_rule_is_classified(app):
+    for rule in _rules(app):
+        if rule.rule.startswith("/api"):
+            continue
+        has_object = bool(set(rule.arguments) & {"calendar_id", "contact_id", "timeslot_id", "invitee_id"})
+        assert rule.endpoint in PUBLIC or rule.endpoint in OWN or has_object, (
+            f"{rule.rule} ({rule.endpoint}) is new: classify it in tests/test_authorization.py")
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(app, client, world):
+    for rule in _rules(app):
+        if rule.endpoint in PUBLIC or rule.rule.startswith("/api"):
+            continue
+        url = _build(rule, world["ids"])
+        for method in _methods(rule):
+            response = client.open(url, method=method)
+            assert response.status_code == 302, (method, url, response.status_code)
+            assert response.location.startswith("/accounts/signin"), (method, url)
+
+
+def test_another_owner_gets_404_for_every_object(app, client, world, login):
+    login(world["intruder"])
+    form = {"confirm": "y", "timeslot_id": world["ids"]["timeslot_id"]}
+    for rule in _rules(app):
+        if rule.endpoint in PUBLIC or rule.endpoint in OWN or rule.rule.startswith("/api"):
+            continue
+        url = _build(rule, world["ids"])
+        for method in _methods(rule):
+            response = client.open(url, method=method, data=form)
+            assert response.status_code == 404, (method, url, response.status_code)
+
+
+def test_an_invitee_token_opens_nothing_but_its_own_page(app, client, world):
+    headers = {"Authorization": f"Bearer {world['invitee_token']}"}
+    for rule in _rules(app):
+        if rule.endpoint in PUBLIC or rule.rule.startswith("/api"):
+            continue
+        url = _build(rule, world["ids"])
+        for method in _methods(rule):
+            response = client.open(url, method=method, headers=headers)
+            assert response.status_code == 302 and response.location.startswith("/accounts/signin"), (method, url)
+
+
+def test_api_refuses_missing_foreign_and_invitee_tokens(app, client, world):
+    intruder_token = issue_api_token(world["intruder"])
+    # The endpoints meant for invitees: their calendar's slots, creating and reading their own picks.
+    invitee_allowed = {("GET", "/api/calendars/<calendar_id>/timeslots"), ("POST", "/api/events"),
+                       ("GET", "/api/events/<event_id>")}  # the invitee's own event
+    for rule in _rules(app):
+        if not rule.rule.startswith("/api") or rule.rule.startswith(API_PUBLIC_PREFIXES):
+            continue
+        url = _build(rule, world["ids"])
+        for method in _methods(rule):
+            response = client.open(url, method=method, json={})
+            assert response.status_code == 401, (method, url, response.status_code)
+            assert response.get_json()["error"] == "unauthorized"
+            if rule.arguments:
+                # Another owner's object answers exactly like an object that does not exist.
+                intruder = {"Authorization": f"Bearer {intruder_token}"}
+                response = client.open(url, method=method, json={}, headers=intruder)
+                missing_ids = {k: (999_999 if isinstance(v, int) else v) for k, v in world["ids"].items()}
+                missing = client.open(_build(rule, missing_ids), method=method, json={}, headers=intruder)
+                assert response.status_code in (400, 404), (method, url, response.status_code)
+                assert response.status_code == missing.status_code, (method, url)
+            if (method, re.sub(r"<(?:[^>:]+:)?(\w+)>", r"<\1>", rule.rule).rstrip("/")) not in invitee_allowed:
+                response = client.open(url, method=method, json={},
+                                       headers={"Authorization": f"Bearer {world['invitee_token']}"})
+                assert response.status_code in (401, 403, 404), (method, url, response.status_code)
