@@ -54,6 +54,7 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
+    PASSWORD_HASH_METHOD = "scrypt"
     BOOTSTRAP_SERVE_LOCAL = True
     WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
@@ -75,3 +76,5 @@ class TestConfig(Config):
     MAIL_SUPPRESS_SEND = False  # Flask-Mail would otherwise drop mail when TESTING
     SESSION_COOKIE_SECURE = False
     PUBLIC_URL = "http://oneonone.test"
+    # scrypt costs ~0.3 s a hash by design; tests hash hundreds of passwords.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

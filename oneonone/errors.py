@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
 from .extensions import db
 
@@ -72,8 +72,40 @@ def handle_unexpected(error: Exception):
     return handle_http_exception(InternalServerError(original_exception=error))
 
 
+NUL_PROBLEM = "Must not contain NUL characters."
+
+
+def _nul_fields(value, path: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [f for k, v in value.items() for f in _nul_fields(v, k if not path else f"{path}.{k}")
+                ] + [str(k).replace("\x00", "") for k in value if "\x00" in str(k)]
+    if isinstance(value, list):
+        return [f for item in value for f in _nul_fields(item, path)]
+    return []
+
+
+def refuse_nul_characters():
+    """No text with NUL characters reaches the database (PostgreSQL cannot store them)."""
+    fields = [k.replace("\x00", "") for k, v in request.args.items(multi=True) if "\x00" in k + v]
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            fields += [k.replace("\x00", "") for k, v in request.form.items(multi=True) if "\x00" in k + v]
+        elif request.is_json:
+            fields += _nul_fields(request.get_json(silent=True))
+    if not fields:
+        return None
+    if wants_json():
+        return json_error(400, "Text may not contain NUL characters.", {f: [NUL_PROBLEM] for f in fields})
+    message = "The form contained an invisible NUL character, which we cannot store. Please retype it and try again."
+    return render_template("errors/generic.html", status=400, message=message,
+                           error=BadRequest(description=message)), 400
+
+
 def register(app: Flask) -> None:
     """Install the error handlers."""
+    app.before_request(refuse_nul_characters)
     app.register_error_handler(HTTPException, handle_http_exception)
     if not app.testing or app.config.get("HANDLE_UNEXPECTED_ERRORS"):
         app.register_error_handler(Exception, handle_unexpected)
