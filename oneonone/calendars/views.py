@@ -1,14 +1,300 @@
-"""Calendar and timeslot pages."""
+"""Calendar and timeslot pages (owner only)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import datetime as dt
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+
+from ..exceptions import ConflictError, NotFoundError, ValidationError
+from ..forms import apply_errors
+from ..pagination import clamp_page_args
+from . import services
+from .forms import CalendarForm, DeleteCalendarForm, DeleteTimeslotForm, SeriesForm, TimeslotForm
+from .models import Calendar, Timeslot
 
 bp = Blueprint("calendars", __name__)
 
 
+def _calendar(calendar_id: int) -> Calendar:
+    try:
+        return services.get_calendar(current_user, calendar_id)
+    except NotFoundError:
+        abort(404)
+
+
+def _timeslot(calendar_id: int, timeslot_id: int) -> Timeslot:
+    try:
+        return services.get_timeslot(current_user, calendar_id, timeslot_id)
+    except NotFoundError:
+        abort(404)
+
+
+def _refused(form, error: ValidationError | ConflictError) -> list[str]:
+    """Put the error's field problems on the form; return what no field could show."""
+    unplaced = [problem for name, problems in error.fields.items() if not hasattr(form, name)
+                for problem in problems]
+    if not apply_errors(form, error) and not unplaced:
+        unplaced = [error.message]
+    return unplaced
+
+
+def _status(form, problems: list[str]) -> int:
+    return 400 if (form.errors or problems) else 200
+
+
+# ---- calendars ----------------------------------------------------------------------------
+
 @bp.route("/")
 @login_required
 def index():
-    return render_template("calendars/index.html", calendars=current_user.calendars)
+    page_number, per_page = clamp_page_args(request.args.get("page"), request.args.get("per_page"))
+    page = services.list_calendars(current_user, page=page_number, per_page=per_page)
+    counts = services.calendar_counts([calendar.id for calendar in page.items])
+    return render_template("calendars/index.html", page=page, counts=counts)
+
+
+def _calendar_changes(form: CalendarForm) -> dict:
+    return {"name": form.name.data, "start_date": form.start_date.data, "end_date": form.end_date.data,
+            "timezone": form.timezone.data, "response_deadline": form.response_deadline.data}
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    form = CalendarForm()
+    if request.method == "GET":
+        form.timezone.data = current_user.timezone
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            calendar = services.create_calendar(current_user, **_calendar_changes(form))
+        except ValidationError as error:
+            problems = _refused(form, error)
+        else:
+            flash(f"Created “{calendar.name}”. Now add the timeslots you can offer.", "success")
+            return redirect(url_for("calendars.detail", calendar_id=calendar.id))
+    return render_template("calendars/form.html", form=form, calendar=None,
+                           problems=problems), _status(form, problems)
+
+
+@bp.route("/<int:calendar_id>/")
+@login_required
+def detail(calendar_id: int):
+    calendar = _calendar(calendar_id)
+    weeks = services.calendar_weeks(calendar)
+    slots = [slot for week in weeks for day in week.days for slot in day.slots]
+    return render_template(
+        "calendars/detail.html", calendar=calendar, weeks=weeks,
+        counts=services.calendar_counts([calendar.id]).get(calendar.id, services.CalendarCounts()),
+        high_priority=sum(1 for slot in slots if slot.timeslot.high_priority),
+        window=services.describe_window(calendar),
+    )
+
+
+@bp.route("/<int:calendar_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(calendar_id: int):
+    calendar = _calendar(calendar_id)
+    form = CalendarForm(obj=calendar)
+    if request.method == "GET" and calendar.response_deadline is not None:
+        local = calendar.response_deadline.astimezone(calendar.zone)
+        form.response_deadline.data = local.replace(tzinfo=None)
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            services.update_calendar(calendar, _calendar_changes(form))
+        except ValidationError as error:
+            problems = _refused(form, error)
+        else:
+            flash(f"Saved “{calendar.name}”.", "success")
+            return redirect(url_for("calendars.detail", calendar_id=calendar.id))
+    return render_template("calendars/form.html", form=form, calendar=calendar,
+                           problems=problems), _status(form, problems)
+
+
+@bp.route("/<int:calendar_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(calendar_id: int):
+    calendar = _calendar(calendar_id)
+    form = DeleteCalendarForm()
+    if form.validate_on_submit():
+        name = calendar.name
+        cancelled = len(services.upcoming_confirmed_meetings(calendar))
+        services.delete_calendar(calendar)
+        note = f" {services.plural(cancelled, 'invitee was', 'invitees were')} emailed a cancellation." \
+            if cancelled else ""
+        flash(f"Deleted “{name}”.{note}", "info")
+        return redirect(url_for("calendars.index"))
+    counts = services.calendar_counts([calendar.id]).get(calendar.id, services.CalendarCounts())
+    upcoming = services.upcoming_confirmed_meetings(calendar)
+    return render_template("calendars/delete.html", calendar=calendar, form=form, counts=counts,
+                           upcoming=upcoming, window=services.describe_window(calendar))
+
+
+# ---- timeslots ----------------------------------------------------------------------------
+
+def _slot_times(form: TimeslotForm) -> tuple[dt.datetime, dt.datetime]:
+    """Naive local start and end; an end of 00:00 after a later start is the next midnight."""
+    start = dt.datetime.combine(form.date.data, form.start_time.data)
+    end = dt.datetime.combine(form.date.data, form.end_time.data)
+    if form.end_time.data == dt.time(0) and form.start_time.data != dt.time(0):
+        end += dt.timedelta(days=1)
+    return start, end
+
+
+def _requested_date(calendar: Calendar) -> dt.date:
+    try:
+        date = dt.date.fromisoformat(request.args.get("date", ""))
+    except ValueError:
+        return calendar.start_date
+    return date if calendar.start_date <= date <= calendar.end_date else calendar.start_date
+
+
+@bp.route("/<int:calendar_id>/timeslots/new", methods=["GET", "POST"])
+@login_required
+def add_timeslot(calendar_id: int):
+    calendar = _calendar(calendar_id)
+    form = TimeslotForm()
+    if request.method == "GET":
+        form.date.data = _requested_date(calendar)
+    problems: list[str] = []
+    if form.validate_on_submit():
+        start, end = _slot_times(form)
+        try:
+            timeslot = services.add_timeslot(calendar, start_time=start, end_time=end,
+                                             high_priority=form.high_priority.data)
+        except (ValidationError, ConflictError) as error:
+            problems = _refused(form, error)
+        else:
+            flash(f"Added the slot {services.describe_timeslot(timeslot)}.", "success")
+            if request.form.get("another"):
+                return redirect(url_for("calendars.add_timeslot", calendar_id=calendar.id,
+                                        date=form.date.data.isoformat()))
+            return redirect(url_for("calendars.detail", calendar_id=calendar.id,
+                                    _anchor=f"day-{form.date.data.isoformat()}"))
+    return render_template("calendars/timeslot_form.html", calendar=calendar, form=form, timeslot=None,
+                           summary=None, problems=problems), _status(form, problems)
+
+
+def _timeslot_changes(form: TimeslotForm, timeslot: Timeslot) -> dict:
+    """The form's changes; a time left as shown is not sent, so it keeps its exact instant."""
+    zone = timeslot.calendar.zone
+    local_start, local_end = timeslot.start_time.astimezone(zone), timeslot.end_time.astimezone(zone)
+    same_day = form.date.data == local_start.date()
+    start, end = _slot_times(form)
+    changes: dict = {"high_priority": form.high_priority.data}
+    if not (same_day and form.start_time.data == local_start.time().replace(tzinfo=None)):
+        changes["start_time"] = start
+    if not (same_day and form.end_time.data == local_end.time().replace(tzinfo=None)):
+        changes["end_time"] = end
+    return changes
+
+
+def _acknowledge_label(summary: services.SlotSummary) -> str:
+    text = f"I understand that {services.plural(summary.picks, 'invitee')} picked this slot"
+    if summary.confirmed:
+        text += f", and that {summary.confirmed_name} will be emailed the new time"
+    return text + "."
+
+
+@bp.route("/<int:calendar_id>/timeslots/<int:timeslot_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_timeslot(calendar_id: int, timeslot_id: int):
+    timeslot = _timeslot(calendar_id, timeslot_id)
+    calendar = timeslot.calendar
+    summary = services.timeslot_summary(timeslot)
+    form = TimeslotForm()
+    form.acknowledge.label.text = _acknowledge_label(summary)
+    if request.method == "GET":
+        start = timeslot.start_time.astimezone(calendar.zone)
+        end = timeslot.end_time.astimezone(calendar.zone)
+        form.date.data, form.start_time.data = start.date(), start.time().replace(tzinfo=None)
+        form.end_time.data = end.time().replace(tzinfo=None)
+        form.high_priority.data = timeslot.high_priority
+    problems: list[str] = []
+    if form.validate_on_submit():
+        changes = _timeslot_changes(form, timeslot)
+        moved = "start_time" in changes or "end_time" in changes
+        if moved and summary.picks and not form.acknowledge.data:
+            form.acknowledge.errors = ["Tick this box to move a slot that invitees picked."]
+        else:
+            description = services.describe_timeslot(timeslot)
+            try:
+                services.update_timeslot(timeslot, changes)
+            except (ValidationError, ConflictError) as error:
+                problems = _refused(form, error)
+            else:
+                note = ""
+                if moved and summary.confirmed:
+                    note = f" {summary.confirmed_name} was emailed the new time."
+                flash(f"Saved the slot {services.describe_timeslot(timeslot)} "
+                      f"(was {description}).{note}" if moved else
+                      f"Saved the slot {description}.", "success")
+                return redirect(url_for("calendars.detail", calendar_id=calendar.id,
+                                        _anchor=f"slot-{timeslot.id}"))
+    return render_template("calendars/timeslot_form.html", calendar=calendar, form=form,
+                           timeslot=timeslot, summary=summary,
+                           description=services.describe_timeslot(timeslot),
+                           problems=problems), _status(form, problems)
+
+
+@bp.route("/<int:calendar_id>/timeslots/<int:timeslot_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_timeslot(calendar_id: int, timeslot_id: int):
+    timeslot = _timeslot(calendar_id, timeslot_id)
+    calendar = timeslot.calendar
+    summary = services.timeslot_summary(timeslot)
+    description = services.describe_timeslot(timeslot)
+    form = DeleteTimeslotForm()
+    if summary.confirmed:
+        form.confirm.label.text = (f"Cancel the meeting with {summary.confirmed_name} and email "
+                                   f"them a cancellation")
+    problems: list[str] = []
+    if form.validate_on_submit():
+        if summary.confirmed and not form.confirm.data:
+            form.confirm.errors = ["Tick this box to cancel the confirmed meeting."]
+        else:
+            try:
+                services.delete_timeslot(timeslot, confirm=bool(form.confirm.data))
+            except ConflictError as error:
+                problems = _refused(form, error)
+            else:
+                note = f" {summary.confirmed_name} was emailed a cancellation." if summary.confirmed else ""
+                flash(f"Deleted the slot {description}.{note}", "info")
+                return redirect(url_for("calendars.detail", calendar_id=calendar.id))
+    return render_template("calendars/timeslot_delete.html", calendar=calendar, timeslot=timeslot,
+                           summary=summary, description=description, form=form,
+                           problems=problems), _status(form, problems)
+
+
+@bp.route("/<int:calendar_id>/timeslots/series", methods=["GET", "POST"])
+@login_required
+def add_series(calendar_id: int):
+    calendar = _calendar(calendar_id)
+    form = SeriesForm()
+    if request.method == "GET":
+        form.weekdays.data = ["0", "1", "2", "3", "4"]
+        form.start.data, form.end.data = dt.time(9), dt.time(12)
+        form.length_minutes.data, form.gap_minutes.data = 30, 0
+    problems: list[str] = []
+    summary_message = None
+    if form.validate_on_submit():
+        try:
+            slots = services.add_series(
+                calendar, weekdays=form.weekdays.data, start=form.start.data, end=form.end.data,
+                length_minutes=form.length_minutes.data, gap_minutes=form.gap_minutes.data or 0,
+                first_day=form.first_day.data, last_day=form.last_day.data,
+                high_priority=form.high_priority.data,
+            )
+        except (ValidationError, ConflictError) as error:
+            problems = _refused(form, error)
+            if problems and error.message not in problems:
+                summary_message = error.message
+        else:
+            flash(f"Added {services.plural(len(slots), 'slot')}.", "success")
+            return redirect(url_for("calendars.detail", calendar_id=calendar.id))
+    return render_template("calendars/series_form.html", calendar=calendar, form=form,
+                           problems=problems, summary_message=summary_message,
+                           window=services.describe_window(calendar)), _status(form, problems)

@@ -1,0 +1,101 @@
+"""Calendar and timeslot forms. The services hold the rules; these catch the obvious."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TimeField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from ..timezones import common_timezones
+from .services import NAME_MAX
+
+TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+WEEKDAY_LABELS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _timezone_choices() -> list[SelectChoice]:
+    return [SelectChoice(name, name.replace("_", " ")) for name in common_timezones()]
+
+
+class CalendarForm(FlaskForm):
+    name = StringField(
+        "Name",
+        validators=[InputRequired(message="Name is required."),
+                    Length(max=NAME_MAX, message=f"Name must be at most {NAME_MAX} characters.")],
+        description="For example “Team 1:1s, spring” (at most 50 characters).",
+    )
+    start_date = DateField("First day", validators=[InputRequired(message="Choose the first day.")])
+    end_date = DateField("Last day", validators=[InputRequired(message="Choose the last day.")])
+    timezone = SelectField("Time zone", validate_choice=False,
+                           description="Slots are entered and shown in this zone.")
+    response_deadline = DateTimeLocalField(
+        "Answers close at (optional)", format=DATETIME_FORMATS, validators=[Optional()],
+        description="In the calendar's time zone. After it, invitees can see but no longer change "
+                    "their answers.",
+    )
+    submit = SubmitField("Save calendar")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = _timezone_choices()
+
+
+class DeleteCalendarForm(FlaskForm):
+    submit = SubmitField("Delete calendar")
+
+
+class TimeslotForm(FlaskForm):
+    date = DateField("Date", validators=[InputRequired(message="Choose the date.")])
+    start_time = TimeField("Start", format=TIME_FORMATS,
+                           validators=[InputRequired(message="Enter the start time.")])
+    end_time = TimeField("End", format=TIME_FORMATS,
+                         validators=[InputRequired(message="Enter the end time.")],
+                         description="An end of 00:00 means midnight at the end of the day.")
+    high_priority = BooleanField("High priority", description="A time you would rather use; "
+                                 "suggested schedules fill these first.")
+    acknowledge = BooleanField("I understand")
+    submit = SubmitField("Save slot")
+
+
+class DeleteTimeslotForm(FlaskForm):
+    confirm = BooleanField("Cancel the confirmed meeting and email the invitee a cancellation")
+    submit = SubmitField("Delete slot")
+
+
+class SeriesForm(FlaskForm):
+    weekdays = SelectMultipleField(
+        "Weekdays", choices=[SelectChoice(str(n), label) for n, label in enumerate(WEEKDAY_LABELS)],
+        validate_choice=False,
+        validators=[InputRequired(message="Choose at least one weekday.")],
+    )
+    start = TimeField("From", format=TIME_FORMATS, validators=[InputRequired(message="Enter a start time.")])
+    end = TimeField("To", format=TIME_FORMATS, validators=[InputRequired(message="Enter an end time.")],
+                    description="The last slot ends by this time.")
+    length_minutes = IntegerField(
+        "Slot length (minutes)",
+        validators=[InputRequired(message="Enter the slot length in minutes."),
+                    NumberRange(min=5, max=1440, message="Slot length must be between 5 and 1440.")],
+    )
+    gap_minutes = IntegerField(
+        "Gap between slots (minutes)", default=0,
+        validators=[Optional(), NumberRange(min=0, max=1440, message="Gap must be between 0 and 1440.")],
+    )
+    first_day = DateField("First day (optional)", validators=[Optional()],
+                          description="Defaults to the first day of the window.")
+    last_day = DateField("Last day (optional)", validators=[Optional()],
+                         description="Defaults to the last day of the window.")
+    high_priority = BooleanField("High priority")
+    submit = SubmitField("Add the slots")
+
