@@ -64,3 +64,20 @@ def clean_timezone(problems: Problems, field: str, value: str | None) -> str:
     if not is_valid_timezone(text):
         problems.add(field, "Choose a known time zone, such as Europe/London or America/New_York.")
     return text
+
+
+MAX_ID = 2**31 - 1
+
+
+def parse_id(value) -> int | None:
+    """A database id from user input (a positive 32-bit integer), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.isdigit() or len(value) > 10:
+            return None
+        value = int(value)
+    if not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        return None
+    return value

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
+from flask import g, request_started
 
 from config import TestConfig
 from oneonone import create_app
@@ -135,10 +136,17 @@ def app(_schema, database_url, mail_server, app_config, tmp_path):
         _config(database_url, mail_server, **{"UPLOAD_FOLDER": str(tmp_path / "uploads")}, **app_config)
     )
     mail_server.messages.clear()
+    # The test keeps one app context open, and Flask reuses it for every request; Flask-Login caches
+    # the signed-in user in `g`, so forget it at each request or one client would act as another.
+    request_started.connect(_forget_login, application)
     with application.app_context():
         yield application
         _empty_tables()
         _db.engine.dispose()
+
+
+def _forget_login(sender, **extra) -> None:
+    g.pop("_login_user", None)
 
 
 @pytest.fixture

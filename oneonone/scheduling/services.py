@@ -23,6 +23,7 @@ from ..exceptions import ConflictError, NotFoundError, PermissionDenied, Validat
 from ..extensions import db
 from ..pagination import Page, paginate
 from ..timezones import is_valid_timezone
+from ..validation import parse_id
 from . import notify, suggest
 from .links import new_link_token, pick_url
 from .models import PREFERENCES, PREFERRED, Event, Invitee, RetiredLink
@@ -267,7 +268,8 @@ def add_pick(invitee: Invitee, timeslot_id: int, preference: str = PREFERRED) ->
     """Record one pick; picking the same slot again returns the existing event (created=False)."""
     if preference not in PREFERENCES:
         raise ValidationError.for_field("preference", "Use 'preferred' or 'if_need_be'.")
-    timeslot = db.session.get(Timeslot, timeslot_id) if isinstance(timeslot_id, int) else None
+    timeslot_id = parse_id(timeslot_id)
+    timeslot = db.session.get(Timeslot, timeslot_id) if timeslot_id is not None else None
     if timeslot is None or timeslot.calendar_id != invitee.calendar_id:
         raise ValidationError.for_field("timeslot", "That timeslot is not in this calendar.")
     existing = db.session.scalar(

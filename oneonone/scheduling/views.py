@@ -29,6 +29,7 @@ from ..exceptions import DomainError, NotFoundError
 from ..extensions import db, limiter
 from ..pagination import clamp_page_args
 from ..timezones import is_valid_timezone
+from ..validation import parse_id
 from . import feeds, services
 from .models import PREFERENCE_LABELS, Event, Invitee
 from .notify import meeting_ics
@@ -94,10 +95,7 @@ def invite(calendar_id: int):
     calendar = _owned_calendar(calendar_id)
     query = sa.select(Contact).where(Contact.owner_id == current_user.id)
     if request.form.get("all") != "1":
-        try:
-            ids = {int(value) for value in request.form.getlist("contact_id")}
-        except ValueError:
-            ids = set()
+        ids = {parse_id(value) for value in request.form.getlist("contact_id")} - {None}
         if not ids:
             flash("Choose at least one contact to invite.", "warning")
             return redirect(url_for(".invitees", calendar_id=calendar.id))
@@ -156,10 +154,7 @@ def remind(calendar_id: int):
 @login_required
 def confirm(calendar_id: int, invitee_id: int):
     invitee = _owned_invitee(calendar_id, invitee_id)
-    try:
-        slot_id = int(request.form.get("timeslot_id", ""))
-    except ValueError:
-        slot_id = None
+    slot_id = parse_id(request.form.get("timeslot_id"))
     event = db.session.scalar(sa.select(Event).where(
         Event.calendar_id == calendar_id, Event.contact_id == invitee.contact_id,
         Event.timeslot_id == slot_id)) if slot_id else None
@@ -224,11 +219,11 @@ def finalize(calendar_id: int):
     calendar = _owned_calendar(calendar_id)
     pairs = []
     for value in request.form.getlist("pair"):
-        contact_id, _, slot_id = value.partition(":")
-        if not (contact_id.isdigit() and slot_id.isdigit()):
+        contact_id, _, slot_id = (parse_id(part) for part in value.partition(":"))
+        if contact_id is None or slot_id is None:
             flash("That schedule could not be read; reload the suggestions.", "danger")
             return redirect(url_for(".suggestions", calendar_id=calendar.id))
-        pairs.append((int(contact_id), int(slot_id)))
+        pairs.append((contact_id, slot_id))
     if not pairs:
         flash("That schedule has no meetings to confirm.", "warning")
         return redirect(url_for(".suggestions", calendar_id=calendar.id))
