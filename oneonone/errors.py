@@ -75,15 +75,23 @@ def handle_unexpected(error: Exception):
 NUL_PROBLEM = "Must not contain NUL characters."
 
 
-def _nul_fields(value, path: str = "") -> list[str]:
-    if isinstance(value, str):
-        return [path or "body"] if "\x00" in value else []
-    if isinstance(value, dict):
-        return [f for k, v in value.items() for f in _nul_fields(v, k if not path else f"{path}.{k}")
-                ] + [str(k).replace("\x00", "") for k in value if "\x00" in str(k)]
-    if isinstance(value, list):
-        return [f for item in value for f in _nul_fields(item, path)]
-    return []
+def _nul_fields(value) -> list[str]:
+    """Dotted paths of the strings (and keys) holding NUL in a parsed JSON body; iterative, so any depth works."""
+    found, stack = [], [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                found.append(path or "body")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                key = str(key)
+                if "\x00" in key:
+                    found.append(key.replace("\x00", ""))
+                stack.append((f"{path}.{key}" if path else key, child))
+        elif isinstance(item, list):
+            stack.extend((path, child) for child in item)
+    return sorted(set(found))
 
 
 def refuse_nul_characters():
@@ -93,7 +101,10 @@ def refuse_nul_characters():
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             fields += [k.replace("\x00", "") for k, v in request.form.items(multi=True) if "\x00" in k + v]
         elif request.is_json:
-            fields += _nul_fields(request.get_json(silent=True))
+            try:
+                fields += _nul_fields(request.get_json(silent=True))
+            except RecursionError:
+                return json_error(400, "The JSON body is nested too deeply.", {"body": ["Nested too deeply."]})
     if not fields:
         return None
     if wants_json():
