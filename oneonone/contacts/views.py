@@ -1,14 +1,163 @@
-"""Address book pages."""
+"""Address book pages: list and search, add, edit, delete, photos, CSV import."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..exceptions import NotFoundError, ValidationError
+from ..forms import apply_errors
+from ..pagination import clamp_page_args
+from . import services
+from .forms import ContactForm, DeleteContactForm, ImportForm
+from .models import Contact
 
 bp = Blueprint("contacts", __name__)
+
+SAMPLE_CSV = "first_name,last_name,email\nAda,Lovelace,ada@example.com\nAlan,Turing,alan@example.com\n"
+
+
+def _contact_or_404(contact_id: int) -> Contact:
+    try:
+        return services.get_contact(current_user, contact_id)
+    except NotFoundError:
+        abort(404)
+
+
+@bp.app_template_global("contact_image_url")
+def _contact_image_url(contact: Contact) -> str | None:
+    return services.contact_image_url(contact)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_error):
+    if request.endpoint == "contacts.import_csv":
+        limit, what = services.CSV_MAX_BYTES, "A CSV file"
+    else:
+        limit, what = current_app.config["CONTACT_IMAGE_MAX_BYTES"], "A photo"
+    flash(f"That upload is too large. {what} can be at most {limit / (1024 * 1024):g} MB. "
+          "Nothing was saved.", "error")
+    return redirect(request.path if request.method == "POST" else url_for("contacts.index"))
 
 
 @bp.route("/")
 @login_required
 def index():
-    return render_template("contacts/index.html")
+    search = (request.args.get("q") or "").strip()[: services.SEARCH_MAX]
+    page_number, per_page = clamp_page_args(request.args.get("page"), request.args.get("per_page"))
+    page = services.list_contacts(current_user, search=search or None, page=page_number, per_page=per_page)
+    if not page.items and page.page > 1 and page.total:
+        return redirect(url_for("contacts.index", page=page.pages, **({"q": search} if search else {})))
+    counts = services.invitation_counts(page.items)
+    return render_template("contacts/index.html", page=page, search=search, counts=counts)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            contact = services.create_contact(
+                current_user, first_name=form.first_name.data, last_name=form.last_name.data,
+                email=form.email.data, image=form.image.data,
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            flash(f"{contact.full_name} was added to your contacts.", "success")
+            return redirect(url_for("contacts.index"))
+    return render_template("contacts/form.html", form=form, contact=None), (400 if form.errors else 200)
+
+
+@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    form = ContactForm(obj=contact)
+    if form.validate_on_submit():
+        changes = {name: getattr(form, name).data for name in ("first_name", "last_name", "email")}
+        try:
+            services.update_contact(contact, changes, image=form.image.data,
+                                    remove_image=form.remove_image.data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            flash(f"{contact.full_name} was saved.", "success")
+            return redirect(url_for("contacts.index"))
+    status = 400 if form.errors else 200
+    return render_template("contacts/form.html", form=form, contact=contact), status
+
+
+@bp.route("/<int:contact_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    form = DeleteContactForm()
+    if form.validate_on_submit():
+        name = contact.full_name
+        services.delete_contact(contact)
+        flash(f"{name} was deleted.", "info")
+        return redirect(url_for("contacts.index"))
+    usage = services.contact_usage(contact)
+    return render_template("contacts/delete.html", form=form, contact=contact, usage=usage)
+
+
+@bp.route("/<int:contact_id>/photo")
+@login_required
+def photo(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    found = services.image_path(contact)
+    if found is None:
+        abort(404)
+    folder, name, mimetype = found
+    response = send_from_directory(folder, name, mimetype=mimetype, max_age=3600)
+    response.cache_control.public = False
+    response.cache_control.private = True
+    return response
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+def import_csv():
+    form = ImportForm()
+    summary = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        if upload is None:
+            form.file.errors = ["Choose a CSV file to import."]
+        else:
+            try:
+                contacts = services.import_contacts_csv(
+                    current_user, upload.stream.read(services.CSV_MAX_BYTES + 1)
+                )
+            except ValidationError as error:
+                apply_errors(form, error)
+                summary = error.message
+            else:
+                count = len(contacts)
+                flash(f"Imported {count} contact{'s' if count != 1 else ''}.", "success")
+                return redirect(url_for("contacts.index"))
+    status = 400 if form.errors else 200
+    return render_template("contacts/import.html", form=form, summary=summary), status
+
+
+@bp.route("/import/sample.csv")
+@login_required
+def import_sample():
+    return Response(
+        SAMPLE_CSV, mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=contacts-sample.csv"},
+    )
