@@ -1,0 +1,149 @@
+"""Accounts: sign up, sign in (a bearer token), sign out, profile, delete."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+
+from ..accounts import services
+from ..extensions import limiter
+from ..validation import Problems
+from . import schemas
+from .core import (
+    OWNER,
+    ApiBlueprint,
+    ApiError,
+    bearer_token,
+    current_owner,
+    register_error_handlers,
+    requires,
+)
+
+bp = ApiBlueprint("api_accounts", __name__, tag="Accounts", url_prefix="/api/accounts",
+                  description="Sign up, sign in for a bearer token, profile and account deletion.")
+register_error_handlers(bp)
+
+
+def describe_fields(schema: type) -> dict:
+    """What a request body takes, from its schema (the same one the OpenAPI document shows)."""
+    api = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+    converter = api.ma_plugin.converter
+    fields = {}
+    for name, field in schema().fields.items():
+        described = dict(converter.field2property(field))
+        described["required"] = field.required
+        fields[name] = described
+    return {"method": "POST", "fields": fields}
+
+
+@bp.route("/signup/")
+class Signup(MethodView):
+    decorators = [limiter.limit("10 per hour", methods=["POST"])]
+
+    @bp.response(200, schemas.FieldsDescriptionSchema)
+    @bp.doc(operationId="describeSignup")
+    def get(self):
+        """The fields sign-up expects"""
+        return describe_fields(schemas.SignupSchema)
+
+    @bp.body(schemas.SignupSchema)
+    @bp.response(201, schemas.UserSchema)
+    @bp.doc(operationId="signUp")
+    def post(self, data):
+        """Create an account
+
+        Returns the new user; then sign in for a token.
+        """
+        return services.register_user(
+            first_name=data["first_name"], last_name=data["last_name"], username=data["username"],
+            email=data["email"], password=data["password"], repeat_password=data["repeat_password"],
+            timezone=data.get("timezone"),
+        )
+
+
+@bp.route("/signin/")
+class Signin(MethodView):
+    decorators = [limiter.limit("20 per 5 minutes", methods=["POST"])]
+
+    @bp.response(200, schemas.FieldsDescriptionSchema)
+    @bp.doc(operationId="describeSignin")
+    def get(self):
+        """The fields sign-in expects"""
+        return describe_fields(schemas.SigninSchema)
+
+    @bp.body(schemas.SigninSchema)
+    @bp.response(200, schemas.TokenSchema)
+    @bp.alt_response(401, response="UNAUTHORIZED")
+    @bp.doc(operationId="signIn")
+    def post(self, data):
+        """Sign in for a bearer token
+
+        Send the token as `Authorization: Bearer <token>`. Tokens are random, stored hashed and last
+        until signed out (or until the password or email changes).
+        """
+        user = services.authenticate(data["email"], data["password"])
+        if user is None:
+            problem = "That email and password do not match an account."
+            raise ApiError(401, problem, {"password": [problem]})
+        return {"token": services.issue_api_token(user)}
+
+
+@bp.route("/signout/", methods=["POST"])
+@requires(OWNER)
+@bp.response(204)
+@bp.doc(operationId="signOut")
+def signout():
+    """Revoke the token this request is made with"""
+    services.revoke_api_token(bearer_token())
+    return None
+
+
+@bp.route("/profile/")
+class Profile(MethodView):
+    @requires(OWNER)
+    @bp.response(200, schemas.UserSchema)
+    @bp.doc(operationId="getProfile")
+    def get(self):
+        """Your profile"""
+        return current_owner()
+
+    @requires(OWNER)
+    @bp.body(schemas.ProfileUpdateSchema)
+    @bp.response(200, schemas.UserSchema)
+    @bp.doc(operationId="updateProfile")
+    def put(self, data):
+        """Change your profile (partial updates allowed)
+
+        A new `email` or `password` needs `current_password`. Either change signs out every API
+        token, this one included: sign in again afterwards.
+        """
+        user = current_owner()
+        password = data.pop("password", None)
+        current_password = data.pop("current_password", None)
+        if password is not None:
+            _check_password_change(user, password, current_password)
+        if data:
+            services.update_profile(user, data, current_password=current_password)
+        if password is not None:
+            services.change_password(user, current_password=current_password, new_password=password)
+        return user
+
+
+def _check_password_change(user, password: str, current_password: str | None) -> None:
+    """Refuse a bad password change before anything is written (the profile change comes first)."""
+    problems = Problems()
+    if not user.check_password(current_password or ""):
+        problems.add("current_password", "Enter your current password to change your password.")
+    for problem in services.password_problems(password):
+        problems.add("password", problem)
+    problems.raise_if_any()
+
+
+@bp.route("/delete/", methods=["DELETE"])
+@requires(OWNER)
+@bp.response(204)
+@bp.doc(operationId="deleteAccount")
+def delete_account():
+    """Delete your account and everything in it"""
+    services.delete_account(current_owner())
+    return None

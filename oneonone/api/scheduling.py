@@ -1,0 +1,173 @@
+"""Invitations, picks (events), suggested schedules and finalizing."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import g
+from flask.views import MethodView
+
+from ..calendars import services as calendar_services
+from ..calendars.models import Timeslot
+from ..contacts import services as contact_services
+from ..exceptions import NotFoundError
+from ..extensions import db
+from ..scheduling import services
+from ..scheduling.models import Invitee
+from . import schemas
+from .core import (
+    INVITEE,
+    OWNER,
+    PAGE_HEADERS_DOC,
+    ApiBlueprint,
+    ApiError,
+    current_owner,
+    list_page,
+    page_args,
+    page_headers,
+    register_error_handlers,
+    requires,
+)
+
+bp = ApiBlueprint("api_scheduling", __name__, tag="Scheduling", url_prefix="/api",
+                  description="Invite contacts, record their picks, see suggested schedules and "
+                              "finalize meetings.")
+register_error_handlers(bp)
+
+
+def invitee_resource(invitee: Invitee, token: str | None) -> dict:
+    """The invitee as JSON; `link` only when this answer created the token (only its hash is kept)."""
+    return {
+        "id": invitee.id,
+        "calendar_id": invitee.calendar_id,
+        "contact_id": invitee.contact_id,
+        "link": services.invitee_link(token) if token else None,
+        "responded": invitee.responded_at is not None,
+    }
+
+
+@bp.route("/calendars/<id:calendar_id>/contacts/<id:contact_id>/", methods=["POST"])
+@requires(OWNER)
+@bp.response(201, schemas.InviteeSchema, description="Invited; the contact was emailed the link.")
+@bp.alt_response(200, schema=schemas.InviteeSchema, success=True,
+                 description="Already invited: the existing invitee (no new email; `link` is null).")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(operationId="inviteContact")
+def invite(calendar_id: int, contact_id: int):
+    """Invite a contact to a calendar and email them their link"""
+    owner = current_owner()
+    calendar = calendar_services.get_calendar(owner, calendar_id)
+    contact = contact_services.get_contact(owner, contact_id)
+    result = services.invite_contact(calendar, contact)
+    return invitee_resource(result.invitee, result.token), (201 if result.created else 200)
+
+
+@bp.route("/calendars/<id:calendar_id>/suggested/", methods=["GET"])
+@requires(OWNER)
+@bp.arguments(schemas.SuggestArgsSchema, location="query")
+@bp.response(200, schemas.SuggestionsSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(operationId="getSuggestedSchedules")
+def suggested(args, calendar_id: int):
+    """Suggested schedules, best first
+
+    Each gives every invitee at most one slot they picked and each slot at most one invitee;
+    confirmed meetings are kept. Ranked by invitees scheduled, then meetings on high-priority
+    slots, then meetings on slots marked preferred.
+    """
+    calendar = calendar_services.get_calendar(current_owner(), calendar_id)
+    return {"schedules": services.suggest_for_calendar(calendar, args["k"])}
+
+
+@bp.route("/timeslots/<id:timeslot_id>/events/", methods=["GET"])
+@requires(OWNER)
+@bp.arguments(schemas.PageArgsSchema, location="query")
+@bp.response(200, schemas.EventSchema(many=True), headers=PAGE_HEADERS_DOC)
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(operationId="listTimeslotEvents")
+def timeslot_events(args, timeslot_id: int):
+    """The events (picks) on a timeslot, confirmed first"""
+    owner = current_owner()
+    calendar_id = db.session.scalar(sa.select(Timeslot.calendar_id).where(Timeslot.id == timeslot_id))
+    if calendar_id is None:
+        raise NotFoundError("We could not find that timeslot.")
+    timeslot = calendar_services.get_timeslot(owner, calendar_id, timeslot_id)
+    page_number, per_page = page_args(args)
+    page = list_page(services.events_for_timeslot(timeslot), page_number, per_page)
+    return page.items, page_headers(page)
+
+
+def _invitee_for_pick(calendar_id: int, contact_id: int) -> Invitee:
+    """The invitee a pick is for: the token's own, or (for the owner) any invitee of their calendar."""
+    invitee = g.api_invitee
+    if invitee is not None:
+        if invitee.calendar_id != calendar_id:
+            raise NotFoundError("We could not find that calendar.")
+        if invitee.contact_id != contact_id:
+            raise ApiError(403, "An invitation token can only pick for its own contact.",
+                           {"contact": ["This is not the contact your invitation is for."]})
+        return invitee
+    calendar = calendar_services.get_calendar(current_owner(), calendar_id)
+    invitee = db.session.scalar(
+        sa.select(Invitee).where(Invitee.calendar_id == calendar.id, Invitee.contact_id == contact_id))
+    if invitee is None:
+        raise NotFoundError("That contact is not invited to this calendar.",
+                            {"contact": ["Not invited to this calendar."]})
+    return invitee
+
+
+@bp.route("/events/", methods=["POST"])
+@requires(OWNER, INVITEE)
+@bp.body(schemas.EventCreateSchema)
+@bp.response(201, schemas.EventSchema, description="The pick was recorded.")
+@bp.alt_response(200, schema=schemas.EventSchema, success=True,
+                 description="The contact had already picked this slot: the existing event.")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT",
+                 description="The slot is already confirmed for someone else, or this invitee's meeting is "
+                             "already confirmed.")
+@bp.doc(operationId="createEvent")
+def create_event(data):
+    """Pick a timeslot (create an event)
+
+    Called by the invitee with the token of their invitation link (`contact` must be their own),
+    or by the owner on an invitee's behalf.
+    """
+    invitee = _invitee_for_pick(data["calendar"], data["contact"])
+    event, created = services.add_pick(invitee, data["timeslot"], data["preference"])
+    return event, (201 if created else 200)
+
+
+@bp.route("/events/<id:event_id>/")
+class EventDetail(MethodView):
+    @requires(OWNER, INVITEE)
+    @bp.response(200, schemas.EventSchema)
+    @bp.alt_response(404, response="NOT_FOUND")
+    @bp.doc(operationId="getEvent")
+    def get(self, event_id: int):
+        """An event and its status
+
+        For the owner, and for the invitee whose event it is.
+        """
+        invitee = g.api_invitee
+        if invitee is None:
+            return services.get_event(current_owner(), event_id)
+        event = services.get_event(invitee.calendar.owner, event_id)
+        if (event.calendar_id, event.contact_id) != (invitee.calendar_id, invitee.contact_id):
+            raise NotFoundError("No such event.")
+        return event
+
+    @requires(OWNER)
+    @bp.body(schemas.EventUpdateSchema)
+    @bp.response(200, schemas.EventSchema)
+    @bp.alt_response(404, response="NOT_FOUND")
+    @bp.alt_response(409, response="CONFLICT")
+    @bp.doc(operationId="finalizeEvent")
+    def put(self, data, event_id: int):
+        """Finalize a meeting (or undo it)
+
+        `{"confirmed": true}` confirms the event: the invitee is emailed the time with an .ics file,
+        and every other event on the same timeslot is unconfirmed. `false` undoes it (the invitee is
+        emailed a cancellation).
+        """
+        event = services.get_event(current_owner(), event_id)
+        return services.set_event_confirmed(event, data["confirmed"])

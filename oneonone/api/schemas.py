@@ -1,0 +1,316 @@
+"""marshmallow schemas for every API request and response body (the OpenAPI document is built from them).
+
+Request schemas check shapes and types only (and refuse what no database should see: NUL
+characters, broken Unicode, ids beyond the id columns); the rules themselves live in the services,
+which also parse dates and datetimes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+
+from ..scheduling.models import PREFERENCES
+from ..scheduling.services import MAX_SUGGESTIONS
+from .core import ID_MAX, PageArgsSchema
+
+TEXT_MAX = 1000  # far above any field's own limit; only bounds the work a huge string causes
+
+
+# ---- fields -----------------------------------------------------------------------------------
+
+REQUEST_ERRORS = {"required": "This field is required.", "null": "This field cannot be null."}
+
+
+class Text(ma.fields.String):
+    """A string the database can store: no NUL characters, valid Unicode, bounded length."""
+
+    default_error_messages = {**REQUEST_ERRORS, "invalid": "Must be a string."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ma.ValidationError("Must not contain NUL characters.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ma.ValidationError("Must be valid Unicode text.") from error
+        if len(text) > TEXT_MAX:
+            raise ma.ValidationError(f"Must be at most {TEXT_MAX} characters.")
+        return text
+
+
+class StrictBoolean(ma.fields.Boolean):
+    """JSON true or false only (not "yes", 1 or "on")."""
+
+    default_error_messages = REQUEST_ERRORS
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ma.ValidationError("Must be true or false.")
+        return value
+
+
+class Id(ma.fields.Integer):
+    """A positive integer id that fits the database's integer columns."""
+
+    default_error_messages = {**REQUEST_ERRORS, "invalid": "Must be an integer id."}
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, validate=ma.validate.Range(1, ID_MAX), **kwargs)
+
+
+class DateTime(ma.fields.DateTime):
+    """ISO 8601 output in the calendar's time zone, with its offset."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(_zone_of(obj)).isoformat()
+
+
+def _zone_of(obj) -> dt.tzinfo:
+    calendar = obj if hasattr(obj, "zone") else getattr(obj, "calendar", None)
+    try:
+        return ZoneInfo(calendar.timezone) if calendar is not None else dt.UTC
+    except (ValueError, KeyError):
+        return dt.UTC
+
+
+class RequestSchema(ma.Schema):
+    class Meta:
+        # Fields the API does not use (such as the design document's "owner" or "user") are ignored.
+        unknown = ma.EXCLUDE
+
+
+# ---- errors and auth --------------------------------------------------------------------------
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.String(required=True, metadata={
+        "example": "invalid",
+        "description": "A short code: invalid, unauthorized, forbidden, not_found, method_not_allowed, "
+                       "conflict, too_large, unsupported_media_type, too_many_requests, server_error."})
+    message = ma.fields.String(required=True, metadata={
+        "example": "email: Enter a valid email address.", "description": "What went wrong, for people."})
+    fields = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()), required=True,
+        metadata={"example": {"email": ["Enter a valid email address."]},
+                  "description": "Each field at fault and its problems (empty when no field is)."})
+
+
+class FieldsDescriptionSchema(ma.Schema):
+    method = ma.fields.String(required=True)
+    fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict(), required=True, metadata={
+        "description": "Each field the body takes: its JSON type, whether it is required, and its rules."})
+
+
+class SignupSchema(RequestSchema):
+    first_name = Text(required=True, metadata={"description": "At most 120 characters."})
+    last_name = Text(required=True, metadata={"description": "At most 120 characters."})
+    username = Text(required=True, metadata={
+        "description": "3 to 64 letters, digits, dots, dashes or underscores; unique."})
+    email = Text(required=True, metadata={"format": "email",
+                                          "description": "Unique; at most 120 characters."})
+    password = Text(required=True, metadata={
+        "format": "password", "description": "At least 10 characters, not a common password."})
+    repeat_password = Text(required=True, metadata={"format": "password",
+                                                    "description": "The same password."})
+    timezone = Text(metadata={"description": "An IANA time zone such as Europe/London (default UTC)."})
+
+
+class SigninSchema(RequestSchema):
+    email = Text(required=True, metadata={"format": "email"})
+    password = Text(required=True, metadata={"format": "password"})
+
+
+class TokenSchema(ma.Schema):
+    token = ma.fields.String(required=True, metadata={
+        "description": "Send it as `Authorization: Bearer <token>`; it lasts until you sign out."})
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    username = ma.fields.String(required=True)
+    email = ma.fields.String(required=True)
+    first_name = ma.fields.String(required=True)
+    last_name = ma.fields.String(required=True)
+    timezone = ma.fields.String(required=True)
+
+
+class ProfileUpdateSchema(RequestSchema):
+    first_name = Text()
+    last_name = Text()
+    username = Text()
+    email = Text(metadata={"format": "email", "description": "Changing it needs `current_password`."})
+    timezone = Text()
+    password = Text(metadata={"format": "password",
+                              "description": "A new password; needs `current_password`."})
+    current_password = Text(metadata={"format": "password"})
+
+
+# ---- contacts ---------------------------------------------------------------------------------
+
+class ContactSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    first_name = ma.fields.String(required=True)
+    last_name = ma.fields.String(required=True)
+    email = ma.fields.String(required=True)
+    image_url = ma.fields.Method("get_image_url", required=True, metadata={
+        "type": "string", "nullable": True, "description": "The photo (owner only), or null."})
+
+    def get_image_url(self, contact) -> str | None:
+        from ..contacts.services import contact_image_url
+
+        return contact_image_url(contact)
+
+
+class ContactCreateSchema(RequestSchema):
+    first_name = Text(required=True)
+    last_name = Text(required=True)
+    email = Text(required=True, metadata={"format": "email", "description": "Unique in your address book."})
+
+
+class ContactUpdateSchema(RequestSchema):
+    first_name = Text()
+    last_name = Text()
+    email = Text(metadata={"format": "email"})
+    remove_image = StrictBoolean(metadata={"description": "true removes the contact's photo."})
+
+
+# ---- calendars and timeslots ------------------------------------------------------------------
+
+class TimeslotSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    calendar = ma.fields.Integer(attribute="calendar_id", required=True)
+    start_time = DateTime(required=True)
+    end_time = DateTime(required=True)
+    high_priority = ma.fields.Boolean(required=True)
+
+
+class CalendarSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    start_date = ma.fields.Date(required=True)
+    end_date = ma.fields.Date(required=True)
+    owner = ma.fields.Integer(attribute="owner_id", required=True,
+                              metadata={"description": "The owner's user id."})
+    timezone = ma.fields.String(required=True)
+    response_deadline = DateTime(required=True, allow_none=True)
+
+
+class CalendarDetailSchema(CalendarSchema):
+    timeslots = ma.fields.List(ma.fields.Nested(TimeslotSchema), required=True)
+
+
+class CalendarCreateSchema(RequestSchema):
+    name = Text(required=True, metadata={"description": "At most 50 characters."})
+    start_date = Text(required=True, metadata={"format": "date", "description": "YYYY-MM-DD."})
+    end_date = Text(required=True, metadata={"format": "date", "description": "On or after start_date."})
+    timezone = Text(metadata={"description": "An IANA time zone (default: yours)."})
+    response_deadline = Text(allow_none=True, metadata={
+        "format": "date-time",
+        "description": "Invitees can answer until then (ISO 8601; without an offset, in the "
+                       "calendar's zone)."})
+
+
+class TimeslotCreateSchema(RequestSchema):
+    start_time = Text(required=True, metadata={
+        "format": "date-time",
+        "description": "ISO 8601; without an offset it is read in the calendar's time zone."})
+    end_time = Text(required=True, metadata={"format": "date-time", "description": "After start_time."})
+    high_priority = StrictBoolean(load_default=False)
+
+
+class TimeslotUpdateSchema(RequestSchema):
+    start_time = Text(metadata={"format": "date-time"})
+    end_time = Text(metadata={"format": "date-time"})
+    high_priority = StrictBoolean()
+
+
+class ConfirmArgsSchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    confirm = ma.fields.Boolean(load_default=False, metadata={
+        "description": "true deletes a slot even if it holds a confirmed meeting (the invitee is told)."})
+
+
+# ---- invitations, events and suggestions ------------------------------------------------------
+
+class InviteeSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    calendar_id = ma.fields.Integer(required=True)
+    contact_id = ma.fields.Integer(required=True)
+    link = ma.fields.String(required=True, allow_none=True, metadata={
+        "description": "The invitation link, when this response created it; null otherwise (links are "
+                       "stored hashed). Its token is the invitee's bearer token."})
+    responded = ma.fields.Boolean(required=True)
+
+
+class EventSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    calendar = ma.fields.Integer(attribute="calendar_id", required=True)
+    timeslot = ma.fields.Integer(attribute="timeslot_id", required=True)
+    contact = ma.fields.Integer(attribute="contact_id", required=True)
+    confirmed = ma.fields.Boolean(required=True)
+    preference = ma.fields.String(required=True, validate=ma.validate.OneOf(PREFERENCES))
+    status = ma.fields.Method("get_status", required=True, metadata={
+        "type": "string", "enum": ["confirmed", "picked"],
+        "description": "confirmed: the meeting is on; picked: the invitee can make it, not finalized."})
+
+    def get_status(self, event) -> str:
+        return "confirmed" if event.confirmed else "picked"
+
+
+class EventCreateSchema(RequestSchema):
+    calendar = Id(required=True)
+    timeslot = Id(required=True)
+    contact = Id(required=True)
+    preference = Text(load_default=PREFERENCES[0], validate=ma.validate.OneOf(PREFERENCES))
+
+
+class EventUpdateSchema(RequestSchema):
+    confirmed = StrictBoolean(required=True, metadata={
+        "description": "true finalizes the meeting (the invitee gets an email with an .ics file and the "
+                       "slot's other events are unconfirmed); false undoes it."})
+
+
+class SuggestArgsSchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    k = ma.fields.Integer(load_default=3, validate=ma.validate.Range(1, MAX_SUGGESTIONS),
+                          metadata={"description": "How many schedules, best first."})
+
+
+class ScoreSchema(ma.Schema):
+    scheduled = ma.fields.Integer(required=True)
+    high_priority = ma.fields.Integer(required=True)
+    preferred = ma.fields.Integer(required=True)
+
+
+class AssignmentSchema(ma.Schema):
+    contact = ma.fields.Integer(attribute="contact_id", required=True)
+    timeslot = ma.fields.Integer(attribute="timeslot_id", required=True)
+    event = ma.fields.Integer(attribute="event_id", required=True)
+
+
+class UnscheduledSchema(ma.Schema):
+    contact = ma.fields.Integer(attribute="contact_id", required=True)
+    reason = ma.fields.String(required=True, validate=ma.validate.OneOf(["no_picks", "slots_taken"]))
+
+
+class ScheduleSchema(ma.Schema):
+    score = ma.fields.Nested(ScoreSchema, required=True)
+    assignments = ma.fields.List(ma.fields.Nested(AssignmentSchema), required=True)
+    unscheduled = ma.fields.List(ma.fields.Nested(UnscheduledSchema), required=True)
+
+
+class SuggestionsSchema(ma.Schema):
+    schedules = ma.fields.List(ma.fields.Nested(ScheduleSchema), required=True)
+
+
+class ContactListArgsSchema(PageArgsSchema):
+    search = Text(metadata={"description": "Words to find in the name or email."})
