@@ -610,3 +610,35 @@ def test_every_contacts_url_is_private(app, owner, make_user, db):
     contact = db.session.get(Contact, victim.id)
     assert contact is not None and contact.last_name == "Lovelace" and contact.image_filename
     assert count_contacts(db, owner) == 1
+
+
+def test_photo_url_from_the_api_works_with_the_api_token(client, owner, db, app):
+    """`image_url` in the JSON API is fetchable with the owner's bearer token, not another's."""
+    import io as _io
+
+    from PIL import Image as _Image
+
+    from oneonone.accounts.services import issue_api_token
+    from oneonone.contacts import services as contact_services
+
+    buffer = _io.BytesIO()
+    _Image.new("RGB", (4, 4), "red").save(buffer, "PNG")
+    buffer.seek(0)
+    from werkzeug.datastructures import FileStorage
+
+    contact = contact_services.create_contact(owner, first_name="Pic", last_name="Ture", email="pic@example.org",
+                                              image=FileStorage(buffer, filename="p.png"))
+    token = issue_api_token(owner)
+    headers = {"Authorization": f"Bearer {token}"}
+    url = client.get(f"/api/contacts/{contact.id}/", headers=headers).get_json()["image_url"]
+    assert client.get(url).status_code == 302  # no session, no token: sign in first
+    response = client.get(url, headers={"Authorization": f"Bearer {token}"})
+    response.close()
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    from oneonone.accounts.models import User
+
+    other = User(first_name="O", last_name="T", username="other-owner", email="other@example.com")
+    other.set_password("another-password-1")
+    db.session.add(other)
+    db.session.commit()
+    assert client.get(url, headers={"Authorization": f"Bearer {issue_api_token(other)}"}).status_code == 404

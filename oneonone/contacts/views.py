@@ -17,7 +17,10 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..accounts.services import user_for_api_token
+from ..api.core import bearer_token
 from ..exceptions import NotFoundError, ValidationError
+from ..extensions import login_manager
 from ..forms import apply_errors
 from ..pagination import clamp_page_args
 from . import services
@@ -116,9 +119,18 @@ def delete(contact_id: int):
 
 
 @bp.route("/<int:contact_id>/photo")
-@login_required
 def photo(contact_id: int):
-    contact = _contact_or_404(contact_id)
+    # The owner's browser session, or their API token, so `image_url` in the API works too.
+    owner = current_user if current_user.is_authenticated else None
+    if owner is None:
+        token = bearer_token()
+        owner = user_for_api_token(token) if token else None
+    if owner is None:
+        return login_manager.unauthorized()
+    try:
+        contact = services.get_contact(owner, contact_id)
+    except NotFoundError:
+        abort(404)
     found = services.image_path(contact)
     if found is None:
         abort(404)
