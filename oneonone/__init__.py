@@ -60,6 +60,10 @@ def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL lets readers work during a write, and NORMAL sync skips an fsync per commit
+        # (still crash-safe in WAL mode): several processes and threads share the file.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from markupsafe import Markup, escape
 
 from .timezones import common_timezones
 
@@ -35,6 +37,24 @@ def format_date(value: dt.date | dt.datetime | None, fmt: str = "%a %d %b %Y") -
     return "" if value is None else value.strftime(fmt)
 
 
+@cache
+def _timezone_options_html() -> str:
+    return "".join(f'<option value="{escape(name)}">{escape(name.replace("_", " "))}</option>'
+                   for name in common_timezones())
+
+
+def timezone_options(selected: str | None = None) -> Markup:
+    """<option>s for every common zone (built once), with `selected` marked; an uncommon zone is added."""
+    html = _timezone_options_html()
+    if selected:
+        needle = f'<option value="{escape(selected)}">'
+        if needle in html:
+            html = html.replace(needle, f'<option value="{escape(selected)}" selected>', 1)
+        else:
+            html = f'<option value="{escape(selected)}" selected>{escape(selected)}</option>' + html
+    return Markup(html)
+
+
 def register(app: Flask) -> None:
     """Register template filters and globals."""
     app.add_template_filter(format_datetime, "datetime")
@@ -42,3 +62,4 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_date, "date")
     app.add_template_filter(to_zone, "in_zone")
     app.add_template_global(common_timezones, "common_timezones")
+    app.add_template_global(timezone_options, "timezone_options")

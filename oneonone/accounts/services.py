@@ -176,8 +176,8 @@ def issue_api_token(user: User) -> str:
 
 def user_for_api_token(token: str) -> User | None:
     """The owner of a live API token, or None."""
-    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    return None if row is None else row.user
+    return db.session.scalar(
+        sa.select(User).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == hash_token(token)))
 
 
 def revoke_api_token(token: str) -> bool:

@@ -342,16 +342,7 @@ def pick(token: str):
     return render_template(
         "scheduling/pick.html", invitee=invitee, calendar=calendar, owner=calendar.owner, view=view,
         zone=zone, detect=detect, token=token, errors=errors, labels=PREFERENCE_LABELS,
-        timezones=_zone_choices(zone, calendar.timezone),
     ), status
-
-
-def _zone_choices(*always: str) -> list[str]:
-    from ..timezones import common_timezones
-
-    names = common_timezones()
-    extra = [z for z in always if z not in names]
-    return extra + names
 
 
 @bp.route("/pick/<token>/meeting.ics")
