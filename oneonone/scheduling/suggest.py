@@ -557,7 +557,6 @@ class _Search:
 
     def __init__(self, inst: _Instance) -> None:
         self.inst = inst
-        self.solves = 0  # children solved exactly (for benchmarks)
 
     # -- root ---------------------------------------------------------------
     def root(self) -> _Node:
@@ -716,31 +715,67 @@ class _Search:
         )
 
     def _tight_reach(self, node: _Node, rc: IntArray, live: BoolArray) -> tuple[BoolArray, BoolArray]:
-        """Per row: is its matched column reachable, and is a free column, along zero-cost arcs?"""
+        """Per row: is its matched column reachable, and is a free column, along zero-cost arcs?
+
+        The residual graph of zero-reduced-cost arcs (row -> column for tight edges, column -> the
+        row covering it, free column -> hub -> columns whose dual is 0) is built directly in CSR
+        form, forwards for its strongly connected components and backwards to find who reaches
+        the hub.
+        """
         inst = self.inst
         n, c = inst.n, inst.n_cols
         hub = n + c
         pi = node.pi
         assert pi is not None
         tight = live & (rc == 0)
-        covered = np.flatnonzero(node.col_active & (node.owner >= 0))
+        covered = node.col_active & (node.owner >= 0)
         may_be_free = node.col_active & ~node.required
-        free = np.flatnonzero(may_be_free & (node.owner < 0))
-        hub_to = np.flatnonzero(may_be_free & (pi == 0))
-        src = np.concatenate([inst.erow[tight], n + covered, n + free, np.full(hub_to.size, hub)])
-        dst = np.concatenate([n + inst.ecol[tight], node.owner[covered], np.full(free.size, hub), n + hub_to])
-        graph = csr_array((np.ones(src.size), (src, dst)), shape=(hub + 1, hub + 1))
-        _, labels = connected_components(graph, directed=True, connection="strong")
-        mcol = inst.ecol[node.match]
-        same_scc = labels[:n] == labels[n + mcol]
+        free = may_be_free & (node.owner < 0)
+        hub_to = may_be_free & (pi == 0)
+
+        def csr(counts: list[IntArray], targets: list[IntArray]) -> csr_array:
+            ptr = np.zeros(hub + 2, dtype=np.int64)
+            np.cumsum(np.concatenate(counts), out=ptr[1:])
+            idx = np.concatenate(targets)
+            return csr_array((np.ones(idx.size), idx, ptr), shape=(hub + 1, hub + 1))
+
+        tight_rows = np.bincount(inst.erow[tight], minlength=n)
+        forward = csr(
+            [tight_rows, (covered | free).astype(np.int64), [np.count_nonzero(hub_to)]],
+            [n + inst.ecol[tight], np.where(covered, node.owner, hub)[covered | free], n + np.flatnonzero(hub_to)],
+        )
+        _, labels = connected_components(forward, directed=True, connection="strong")
+        same_scc = labels[:n] == labels[n + inst.ecol[node.match]]
+
+        by_col = inst.col_order[tight[inst.col_order]]
+        own = node.owner[covered]  # each covered column's row, reversed: row -> its column
+        row_back = np.zeros(n, dtype=np.int64)
+        row_back[own] = 1
+        row_col = np.empty(n, dtype=np.int64)
+        row_col[own] = n + np.flatnonzero(covered)
+        backward = csr(
+            [row_back, np.bincount(inst.ecol[by_col], minlength=c) + hub_to, [np.count_nonzero(free)]],
+            [
+                row_col[row_back > 0],
+                self._merge_hub(inst.erow[by_col], inst.ecol[by_col], hub_to, hub),
+                n + np.flatnonzero(free),
+            ],
+        )
         reaches = np.zeros(hub + 1, dtype=bool)
-        reaches[breadth_first_order(graph.T.tocsr(), hub, directed=True, return_predecessors=False)] = True
+        reaches[breadth_first_order(backward, hub, directed=True, return_predecessors=False)] = True
         return same_scc, reaches[:n]
+
+    @staticmethod
+    def _merge_hub(rows: IntArray, cols: IntArray, hub_to: BoolArray, hub: int) -> IntArray:
+        """Targets of the backward arcs out of every column: its tight rows, then the hub if marked."""
+        extra = np.flatnonzero(hub_to)
+        key = np.concatenate([cols * 2, extra * 2 + 1])
+        order = np.argsort(key, kind="stable")
+        return np.concatenate([rows, np.full(extra.size, hub)])[order]
 
     def solve_child(self, group: _Group, row: int, kind: int) -> _ChildState | None:
         """The parent's optimum with the child's constraints applied, before re-augmenting (None: infeasible)."""
         inst = self.inst
-        self.solves += 1
         parent = group.parent
         assert parent.u is not None and parent.pi is not None
         erow, ecol, is_dummy = inst.erow, inst.ecol, inst.is_dummy
