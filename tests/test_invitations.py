@@ -293,3 +293,12 @@ def test_two_senders_never_send_one_message_twice(app, setup, make_invitee, mail
         thread.join()
     recipients = [m["To"] for m in mail_server.messages]
     assert len(recipients) == 22 and len(set(recipients)) == 22
+
+
+@pytest.mark.parametrize("app_config", [{"MAIL_SERVER": ""}])
+def test_without_an_smtp_server_mail_is_printed_to_the_console(owner_client, setup, capfd, db, app_config):
+    calendar, ada, *_ = setup
+    owner_client.post(f"/calendars/{calendar.id}/invitees", data={"contact_id": str(ada.id)})
+    printed = capfd.readouterr().out
+    assert "mail to ada@example.org" in printed and "http://oneonone.test/pick/" in printed
+    assert db.session.scalar(sa.select(OutboxMessage.status)) == SENT
