@@ -97,6 +97,16 @@ def register_extensions(app: Flask) -> None:
     )
     init_outbox(app)
 
+    @app.teardown_appcontext
+    def _remove_session_even_if_the_connection_died(_error) -> None:
+        # Runs before Flask-SQLAlchemy's own teardown (registered earlier). When the database closed
+        # the connection mid-request, the ROLLBACK in session.remove() raises after the response was
+        # built; SQLAlchemy has invalidated the connection by then, so a second remove() succeeds.
+        try:
+            db.session.remove()
+        except sa.exc.DBAPIError:
+            db.session.remove()
+
 
 def register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp

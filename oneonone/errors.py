@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
-from .extensions import db
+from .extensions import db, login_manager
 
 MESSAGES = {
     400: "The request could not be understood. Please check the form and try again.",
@@ -62,7 +62,18 @@ def handle_http_exception(error: HTTPException):
     message = MESSAGES.get(status, error.description)
     if isinstance(error, CSRFError):
         message = CSRF_MESSAGE
-    return render_template(template, status=status, message=message, error=error), status
+    return _render_error_page(template, status=status, message=message, error=error), status
+
+
+def _render_error_page(template: str, **context) -> str:
+    try:
+        return render_template(template, **context)
+    except Exception:
+        # The page needs the database only for the signed-in user in the navigation bar. When the
+        # database is down, show the page as to a signed-out visitor, not the server's bare 500.
+        db.session.rollback()
+        g._login_user = login_manager.anonymous_user()
+        return render_template(template, **context)
 
 
 def handle_unexpected(error: Exception):

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
-import time
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 from flask import g, request_started
+from mailsink import MailServer
 
 from config import TestConfig
 from oneonone import create_app
@@ -23,55 +20,6 @@ from oneonone.extensions import db as _db
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 DEFAULT_PASSWORD = "correct-horse-battery"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Sink(Message):
-    """An SMTP server's message store: every email delivered over the wire lands here."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list = []
-
-    def handle_message(self, message) -> None:
-        self.messages.append(message)
-
-
-class MailServer:
-    """A real SMTP server on loopback that tests can stop and start again on the same port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.sink = Sink()
-        self.controller: Controller | None = None
-
-    def start(self) -> None:
-        if self.controller is None:
-            self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
-            self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    @property
-    def messages(self) -> list:
-        return self.sink.messages
-
-    def to(self, address: str) -> list:
-        return [m for m in self.sink.messages if address.lower() in m["To"].lower()]
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> list:
-        deadline = time.monotonic() + timeout
-        while len(self.sink.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self.sink.messages
 
 
 @pytest.fixture(scope="session")

@@ -99,3 +99,24 @@ def test_double_click_confirming_the_same_event_sends_one_email(app, db, owner, 
     event = make_event(slot, contact)
     assert _race(app, [event.id, event.id]) == []
     assert len(mailbox.to("twice@example.org")) == 1
+
+
+def test_racing_confirmations_of_different_slots_email_only_their_own_invitees(
+        app, db, owner, make_calendar, make_contact, make_timeslot, make_invitee, make_event):
+    from oneonone.email import OutboxMessage
+
+    calendar = make_calendar(owner=owner)
+    event_ids = []
+    for n in range(10):
+        slot = make_timeslot(calendar, f"{9 + n % 5}:00", day=n // 5)
+        contact = make_contact(owner=owner, email=f"parallel{n}@example.org")
+        make_invitee(calendar, contact)
+        event_ids.append(make_event(slot, contact).id)
+    app.config["OUTBOX_DELIVERY"] = "off"
+    for _round in range(5):
+        assert _race(app, event_ids) == []
+        recipients = db.session.scalars(sa.select(OutboxMessage.recipient)).all()
+        assert sorted(recipients) == sorted(f"parallel{n}@example.org" for n in range(10))
+        db.session.execute(sa.update(Event).values(confirmed=False))
+        db.session.execute(sa.delete(OutboxMessage))
+        db.session.commit()

@@ -326,6 +326,11 @@ def _confirmed_map(calendar_id: int) -> dict[int, Event]:
 def _apply(calendar: Calendar, confirm: list[Event], unconfirm: list[Event]) -> None:
     """Confirm and unconfirm events in one transaction and email everyone whose meeting changed."""
     slot_ids = sorted({e.timeslot_id for e in confirm + unconfirm})
+    # Lock the calendar first: confirmations of different slots run one after the other too, so
+    # `before` and `after` never see another transaction's commit in between (READ COMMITTED).
+    # NO KEY UPDATE does not block the key-share locks that inserting picks takes on the calendar row.
+    db.session.execute(
+        sa.select(Calendar.id).where(Calendar.id == calendar.id).with_for_update(key_share=True))
     # Lock the slots (PostgreSQL) so racing confirmations of one slot run one after the other.
     db.session.execute(
         sa.select(Timeslot.id).where(Timeslot.id.in_(slot_ids)).order_by(Timeslot.id).with_for_update())
