@@ -19,10 +19,14 @@ if TYPE_CHECKING:
 
 class Calendar(db.Model):
     __tablename__ = "calendars"
-    __table_args__ = (sa.CheckConstraint("start_date <= end_date", name="window_order"),)
+    __table_args__ = (
+        sa.CheckConstraint("start_date <= end_date", name="window_order"),
+        # The calendar list: an owner's calendars, newest window first.
+        sa.Index("ix_calendars_owner_id_start_date", "owner_id", "start_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(sa.String(50))
     start_date: Mapped[dt.date] = mapped_column(sa.Date)
     end_date: Mapped[dt.date] = mapped_column(sa.Date)

@@ -110,10 +110,12 @@ class Event(db.Model):
             postgresql_where=sa.text("confirmed"),
         ),
         sa.Index("ix_events_contact_id", "contact_id"),
+        # An invitee's picks in a calendar (pick page, invitee overview, finalizing).
+        sa.Index("ix_events_calendar_id_contact_id", "calendar_id", "contact_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    calendar_id: Mapped[int] = mapped_column(index=True)
+    calendar_id: Mapped[int] = mapped_column()
     timeslot_id: Mapped[int] = mapped_column()
     contact_id: Mapped[int] = mapped_column()
     confirmed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
