@@ -11,6 +11,7 @@ from werkzeug.routing import Rule
 from config import TestConfig
 from oneonone import create_app
 from oneonone.errors import CSRF_MESSAGE
+from oneonone.extensions import db as _db
 
 
 def test_security_headers(client):
@@ -130,6 +131,10 @@ def test_rate_limits_shared_through_redis(database_url, mail_server, make_user, 
         with app.test_client() as client:
             statuses.append(client.post("/accounts/signin",
                                         data={"email": user.email, "password": "wrong-password-x"}).status_code)
+    for app in (first, second):
+        with app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
     assert statuses[-1] == 429 and 429 not in statuses[:10]
     server = redis.Redis(host="127.0.0.1", port=6379)
     keys = server.keys(f"*{prefix}*")
