@@ -145,3 +145,13 @@ def test_feed_and_csv_export(owner_client, owner, day, db, client):
     assert len(list(feed.walk("VEVENT"))) == 2
     owner_client.post("/accounts/feed", data={"action": "revoke"})
     assert client.get(url).status_code == 404
+
+
+def test_confirm_choices_say_when_a_slot_is_taken(owner_client, day, db):
+    calendar, ada, bob, nine, *_ = day
+    services.set_event_confirmed(_event(db, bob, nine), True)
+    text = owner_client.get(f"/calendars/{calendar.id}/invitees").get_data(as_text=True)
+    ada_invitee = db.session.scalar(sa.select(services.Invitee).where(services.Invitee.contact_id == ada.id))
+    ada_row = text.split(f'id="invitee-{ada_invitee.id}"')[1].split("</tr>")[0]
+    assert "09:00 · Preferred · taken: confirming moves the other meeting out" in ada_row
+    assert "10:00 · If need be</option>" in ada_row

@@ -78,12 +78,18 @@ def invitees(calendar_id: int):
     uninvited = db.session.scalars(
         sa.select(Contact).where(Contact.owner_id == current_user.id, Contact.id.not_in(invited))
         .order_by(Contact.last_name, Contact.first_name).limit(MAX_INVITE_CHOICES + 1)).all()
-    slots = db.session.scalars(
-        sa.select(Timeslot).where(Timeslot.calendar_id == calendar.id).order_by(Timeslot.start_time)).all()
+    # Each slot with whoever holds its confirmed meeting, in the same query.
+    slot_rows = db.session.execute(
+        sa.select(Timeslot, Event.contact_id)
+        .outerjoin(Event, sa.and_(Event.timeslot_id == Timeslot.id, Event.confirmed))
+        .where(Timeslot.calendar_id == calendar.id).order_by(Timeslot.start_time)).all()
+    slots = [slot for slot, _ in slot_rows]
+    taken_by = {slot.id: contact_id for slot, contact_id in slot_rows if contact_id is not None}
     new_links = session.pop(NEW_LINKS_KEY, {})
     return render_template(
         "scheduling/invitees.html", calendar=calendar, page=page, rows=page.items, uninvited=uninvited,
-        max_choices=MAX_INVITE_CHOICES, slots=slots, new_links=new_links, labels=PREFERENCE_LABELS,
+        max_choices=MAX_INVITE_CHOICES, slots=slots, taken_by=taken_by, new_links=new_links,
+        labels=PREFERENCE_LABELS,
         waiting=services.unanswered_count(calendar),
     )
 
