@@ -107,6 +107,8 @@ def test_confirming_unconfirms_the_slots_other_event_and_moves_keep_the_uid(owne
     services.set_event_confirmed(_event(db, ada, nine), True)
     moved = mailbox.to("ada@example.org")[-1]
     assert moved["Subject"] == "Moved: Interviews" and _ics(moved)["METHOD"] == "REQUEST"
+    text = next(p for p in moved.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    assert "for \"Interviews\" has moved." in text
     assert _vevent(moved)["uid"] == first["uid"]
     assert db.session.scalar(sa.select(sa.func.count()).where(Event.confirmed)) == 1  # Bob was displaced
     assert mailbox.to("bob@example.org")[-1]["Subject"] == "Cancelled: Interviews"
