@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -38,20 +40,39 @@ def test_migrations_match_models(db):
     assert diff == []
 
 
+@contextlib.contextmanager
+def _empty_database(db, tmp_path):
+    """The URL of a brand-new, empty database of the same kind as the test database."""
+    if db.engine.dialect.name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+        return
+    name = f"oneonone_fresh_{uuid.uuid4().hex[:12]}"
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield db.engine.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+
+
 def test_upgrade_from_empty_database(app, db, tmp_path):
-    """Upgrade a brand-new database to head (the shared test schema was built the same way)."""
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("the session schema already ran the migrations on this PostgreSQL database")
+    """The migrations build a brand-new database to head, on SQLite and on PostgreSQL alike."""
     from config import TestConfig
     from oneonone import create_app
 
-    fresh = create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
-                        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.sqlite'}"})
-    with fresh.app_context():
-        upgrade()
-        tables = set(sa.inspect(db.engine).get_table_names())
-        db.engine.dispose()
-    assert {"users", "contacts", "calendars", "timeslots", "invitees", "events"} <= tables
+    with _empty_database(db, tmp_path) as url:
+        fresh = create_app({**{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+                            "SQLALCHEMY_DATABASE_URI": url})
+        with fresh.app_context():
+            upgrade()
+            tables = set(sa.inspect(db.engine).get_table_names())
+            with db.engine.connect() as connection:
+                diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+            db.session.remove()
+            db.engine.dispose()
+    assert {"users", "contacts", "calendars", "timeslots", "invitees", "events", "outbox_messages"} <= tables
+    assert diff == []
 
 
 def test_contact_email_unique_per_owner_only(db, make_user, make_contact):
