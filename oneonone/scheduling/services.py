@@ -397,6 +397,26 @@ def set_event_confirmed(event: Event, confirmed: bool) -> Event:
     return event
 
 
+def confirm_pick(invitee: Invitee, timeslot_id) -> Event:
+    """Confirm the invitee's meeting in one of the slots they picked."""
+    slot_id = parse_id(timeslot_id)
+    event = db.session.scalar(sa.select(Event).where(
+        Event.calendar_id == invitee.calendar_id, Event.contact_id == invitee.contact_id,
+        Event.timeslot_id == slot_id)) if slot_id else None
+    if event is None:
+        raise ValidationError.for_field("timeslot_id", "Choose one of the slots this invitee picked.")
+    return set_event_confirmed(event, True)
+
+
+def cancel_meeting(invitee: Invitee) -> bool:
+    """Cancel the invitee's confirmed meeting (emailing them); False when there was none."""
+    event = _confirmed_event(invitee)
+    if event is None:
+        return False
+    set_event_confirmed(event, False)
+    return True
+
+
 def finalize_schedule(calendar: Calendar, pairs: Iterable[tuple[int, int]]) -> list[Event]:
     """Confirm a whole schedule of (contact id, timeslot id) picks at once."""
     pairs = list(pairs)

@@ -160,32 +160,20 @@ def remind(calendar_id: int):
 @login_required
 def confirm(calendar_id: int, invitee_id: int):
     invitee = _owned_invitee(calendar_id, invitee_id)
-    slot_id = parse_id(request.form.get("timeslot_id"))
-    event = db.session.scalar(sa.select(Event).where(
-        Event.calendar_id == calendar_id, Event.contact_id == invitee.contact_id,
-        Event.timeslot_id == slot_id)) if slot_id else None
-    if event is None:
-        flash("Choose one of the slots this invitee picked.", "warning")
+    try:
+        services.confirm_pick(invitee, request.form.get("timeslot_id"))
+    except DomainError as error:
+        flash(error.message, "danger")
     else:
-        try:
-            services.set_event_confirmed(event, True)
-        except DomainError as error:
-            flash(error.message, "danger")
-        else:
-            flash(f"Confirmed {invitee.contact.full_name}; they were emailed the meeting.", "success")
-    return redirect((request.form.get("back") == "suggestions"
-                    and url_for(".suggestions", calendar_id=calendar_id))
-                    or url_for(".invitees", calendar_id=calendar_id))
+        flash(f"Confirmed {invitee.contact.full_name}; they were emailed the meeting.", "success")
+    return redirect(url_for(".invitees", calendar_id=calendar_id))
 
 
 @bp.route("/calendars/<int:calendar_id>/invitees/<int:invitee_id>/unconfirm", methods=["POST"])
 @login_required
 def unconfirm(calendar_id: int, invitee_id: int):
     invitee = _owned_invitee(calendar_id, invitee_id)
-    event = db.session.scalar(sa.select(Event).where(
-        Event.calendar_id == calendar_id, Event.contact_id == invitee.contact_id, Event.confirmed))
-    if event is not None:
-        services.set_event_confirmed(event, False)
+    if services.cancel_meeting(invitee):
         flash(f"{invitee.contact.full_name}'s meeting was cancelled and they were told by email.", "info")
     return redirect(url_for(".invitees", calendar_id=calendar_id))
 
