@@ -7,7 +7,6 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.security import generate_password_hash
 
 from oneonone.accounts.models import ApiToken, User
 from oneonone.accounts.services import issue_api_token
@@ -60,31 +59,6 @@ def assert_error(response, status: int, *fields: str) -> dict:
     for name in fields:
         assert name in body["fields"], body
     return body
-
-
-@pytest.fixture(scope="module")
-def password_hash() -> str:
-    return generate_password_hash(DEFAULT_PASSWORD)
-
-
-@pytest.fixture
-def make_user(db, password_hash):
-    """conftest's make_user, sharing one password hash: hashing takes 0.1 s a user, far too slow here."""
-    counter = iter(range(1, 10_000))
-
-    def make(**overrides) -> User:
-        n = next(counter)
-        password = overrides.pop("password", None)
-        fields = {"first_name": f"Owner{n}", "last_name": "Example", "username": f"owner{n}",
-                  "email": f"owner{n}@example.com", "timezone": "UTC", **overrides}
-        user = User(password_hash=password_hash, **fields)
-        if password is not None:
-            user.set_password(password)
-        db.session.add(user)
-        db.session.commit()
-        return user
-
-    return make
 
 
 @pytest.fixture
