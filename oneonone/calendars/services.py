@@ -125,38 +125,45 @@ def _clean_name(problems: Problems, value: Any) -> str:
     return text
 
 
-def _clean_date(problems: Problems, field_name: str, value: Any, label: str,
-                *, required: bool = True) -> dt.date | None:
+def _parse_iso(problems: Problems, field_name: str, value: Any, label: str, kind: type, example: str,
+               *, required: bool = True) -> Any:
+    """`value` as a `kind` (date, time or datetime), given as one or as ISO text; None after a problem."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             problems.add(field_name, f"{label} is required.")
         return None
     if isinstance(value, str):
         try:
-            value = dt.date.fromisoformat(value.strip())
+            value = kind.fromisoformat(value.strip())
         except ValueError:
-            problems.add(field_name, f"{label}: enter a date like 2026-03-02.")
-            return None
-    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-        problems.add(field_name, f"{label}: enter a date like 2026-03-02.")
+            value = None
+    # A datetime is also a date; a date field must not take one.
+    if not isinstance(value, kind) or (kind is dt.date and isinstance(value, dt.datetime)):
+        problems.add(field_name, f"{label}: enter {example}.")
         return None
-    if not YEAR_MIN <= value.year <= YEAR_MAX:
-        problems.add(field_name, f"{label}: enter a year between {YEAR_MIN} and {YEAR_MAX}.")
+    return value
+
+
+def _in_year_range(problems: Problems, field_name: str, value: dt.date, label: str) -> bool:
+    if YEAR_MIN <= value.year <= YEAR_MAX:
+        return True
+    problems.add(field_name, f"{label}: enter a year between {YEAR_MIN} and {YEAR_MAX}.")
+    return False
+
+
+def _clean_date(problems: Problems, field_name: str, value: Any, label: str,
+                *, required: bool = True) -> dt.date | None:
+    value = _parse_iso(problems, field_name, value, label, dt.date, "a date like 2026-03-02", required=required)
+    if value is None or not _in_year_range(problems, field_name, value, label):
         return None
     return value
 
 
 def _clean_time_of_day(problems: Problems, field_name: str, value: Any, label: str) -> dt.time | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        problems.add(field_name, f"{label} is required.")
+    value = _parse_iso(problems, field_name, value, label, dt.time, "a time like 09:30")
+    if value is None:
         return None
-    if isinstance(value, str):
-        try:
-            value = dt.time.fromisoformat(value.strip())
-        except ValueError:
-            problems.add(field_name, f"{label}: enter a time like 09:30.")
-            return None
-    if not isinstance(value, dt.time) or value.tzinfo is not None:
+    if value.tzinfo is not None:
         problems.add(field_name, f"{label}: enter a time like 09:30.")
         return None
     return value.replace(microsecond=0)
@@ -223,21 +230,9 @@ def _gap_message(naive: dt.datetime, zone: ZoneInfo) -> str:
 def _clean_moment(problems: Problems, field_name: str, value: Any, label: str,
                   zone: ZoneInfo, *, required: bool = True) -> dt.datetime | None:
     """An aware UTC datetime from an aware/naive datetime or ISO text (naive = `zone` time)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            problems.add(field_name, f"{label} is required.")
-        return None
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            problems.add(field_name, f"{label}: enter a date and time like 2026-03-02T09:30.")
-            return None
-    if not isinstance(value, dt.datetime):
-        problems.add(field_name, f"{label}: enter a date and time like 2026-03-02T09:30.")
-        return None
-    if not YEAR_MIN <= value.year <= YEAR_MAX:
-        problems.add(field_name, f"{label}: enter a year between {YEAR_MIN} and {YEAR_MAX}.")
+    value = _parse_iso(problems, field_name, value, label, dt.datetime, "a date and time like 2026-03-02T09:30",
+                       required=required)
+    if value is None or not _in_year_range(problems, field_name, value, label):
         return None
     value = value.replace(microsecond=0)
     if value.tzinfo is not None and value.utcoffset() is not None:
