@@ -40,9 +40,15 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "OneOnOne <no-reply@oneonone.local>")
-    # "thread": deliver queued mail in a background thread right after the commit (make run);
+    # Seconds to wait for the SMTP server to connect or answer a command.
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "10") or 10)
+    # "thread": one background sender per process, woken by new mail and by due retries (default);
     # "sync": deliver before the request returns (tests); "off": leave it to `flask outbox worker`.
     OUTBOX_DELIVERY = os.environ.get("OUTBOX_DELIVERY", "thread")
+    # A failed message is tried again after this many seconds, doubling each time up to an hour...
+    OUTBOX_RETRY_SECONDS = float(os.environ.get("OUTBOX_RETRY_SECONDS", "30") or 30)
+    # ...and marked failed (shown to the owner, listed by `flask outbox list`) after this many tries.
+    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "12") or 12)
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
@@ -62,6 +68,10 @@ class Config:
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER") or None
     CONTACT_IMAGE_MAX_BYTES = 2 * 1024 * 1024
     TALISMAN_FORCE_HTTPS = _bool("FORCE_HTTPS", False)
+    # "text" or "json" (one object a line, for log collectors).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    # Empty: /metrics answers 404. Set: served to `Authorization: Bearer <METRICS_TOKEN>` only.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 
 class TestConfig(Config):
@@ -73,6 +83,7 @@ class TestConfig(Config):
     OUTBOX_DELIVERY = "sync"
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = 1  # nothing listens there: tests that read mail start a real SMTP sink
+    MAIL_TIMEOUT = 5.0
     MAIL_SUPPRESS_SEND = False  # Flask-Mail would otherwise drop mail when TESTING
     SESSION_COOKIE_SECURE = False
     PUBLIC_URL = "http://oneonone.test"

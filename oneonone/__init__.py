@@ -50,6 +50,8 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
 
     register_extensions(app)
     register_blueprints(app)
+    register_unit_of_work(app)
+    register_observability(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
@@ -122,6 +124,19 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendars_bp, url_prefix="/calendars")
     app.register_blueprint(scheduling_bp)
     init_api(app)
+
+
+def register_unit_of_work(app: Flask) -> None:
+    from .transaction import init_app
+
+    init_app(app)
+
+
+def register_observability(app: Flask) -> None:
+    # After the unit of work: /healthz and /metrics only read, and run outside any transaction.
+    from .observability import register
+
+    register(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -16,10 +16,11 @@ from flask.cli import with_appcontext
 from .accounts.models import User
 from .calendars.models import Calendar, Timeslot
 from .contacts.models import Contact
-from .email import FAILED, PENDING, OutboxMessage, deliver_due
+from .email import FAILED, PENDING, OutboxMessage, deliver_due, next_due_in
 from .extensions import db
 from .scheduling.links import new_link_token
 from .scheduling.models import IF_NEED_BE, PREFERRED, Event, Invitee
+from .transaction import unit_of_work
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
@@ -71,7 +72,7 @@ def seed_demo_data() -> tuple[User, bool]:
         for slot in rng.sample(slots, 5):
             db.session.add(Event(calendar_id=calendar.id, timeslot=slot, contact_id=contact.id,
                                  preference=rng.choice([PREFERRED, PREFERRED, IF_NEED_BE])))
-    db.session.commit()
+    db.session.flush()
     return user, True
 
 
@@ -79,7 +80,8 @@ def seed_demo_data() -> tuple[User, bool]:
 @with_appcontext
 def seed_demo_command() -> None:
     """Create the demo account (demo@example.com / demo-password); safe to run again."""
-    _, created = seed_demo_data()
+    with unit_of_work():
+        _, created = seed_demo_data()
     state = "created" if created else "already present"
     click.echo(f"Demo account {state}: {DEMO_EMAIL} / {DEMO_PASSWORD}")
 
@@ -90,9 +92,9 @@ def outbox_group() -> None:
 
 
 @outbox_group.command("deliver")
-@click.option("--limit", default=500, show_default=True, help="Most messages to send.")
+@click.option("--limit", type=int, default=None, help="Most messages to try (default: all that are due).")
 @with_appcontext
-def outbox_deliver(limit: int) -> None:
+def outbox_deliver(limit: int | None) -> None:
     """Send the messages that are due (for cron)."""
     report = deliver_due(limit=limit)
     click.echo(f"sent {report.sent}, failed {report.failed}")
@@ -120,7 +122,8 @@ def outbox_list(show_all: bool) -> None:
 
 
 @outbox_group.command("worker")
-@click.option("--interval", default=5.0, show_default=True, help="Seconds between polls.")
+@click.option("--interval", default=5.0, show_default=True,
+              help="Most seconds between polls (sooner when a retry is due).")
 @click.option("--once", is_flag=True, help="Deliver once and exit.")
 @with_appcontext
 def outbox_worker(interval: float, once: bool) -> None:
@@ -135,10 +138,14 @@ def outbox_worker(interval: float, once: bool) -> None:
     signal.signal(signal.SIGINT, stop)
     click.echo(f"outbox worker started (every {interval:g}s)")
     while not stopping:
+        wait = interval
         try:
             report = deliver_due()
             if report.sent or report.failed:
                 click.echo(f"sent {report.sent}, failed {report.failed}")
+            due_in = next_due_in()
+            if due_in is not None:
+                wait = min(max(due_in, 0.2), interval)
         except sa.exc.OperationalError as error:
             db.session.rollback()
             click.echo(f"database unavailable, retrying: {error.orig}", err=True)
@@ -146,7 +153,9 @@ def outbox_worker(interval: float, once: bool) -> None:
             db.session.remove()
         if once:
             break
-        time.sleep(interval)
+        deadline = time.monotonic() + wait
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(min(0.2, deadline - time.monotonic()))
     click.echo("outbox worker stopped")
 
 
@@ -156,7 +165,8 @@ def remind_command() -> None:
     """Remind non-responders whose deadline is within 48 h (not reminded in 24 h); for cron."""
     from .scheduling.services import send_due_reminders
 
-    count = send_due_reminders()
+    with unit_of_work():
+        count = send_due_reminders()
     click.echo(f"sent {count} reminder{'s' if count != 1 else ''}")
 
 

@@ -2,9 +2,15 @@
 
 Every message is rendered from `templates/email/<name>.txt` and `.html` and written to the
 `outbox_messages` table in the same transaction as the action that caused it, so an action
-never half-happens and a message is never lost. Senders (the app's own thread, `flask outbox
-worker`, a cron `flask outbox deliver`) claim each message with a compare-and-set lease, so
-several may run at once and each message is sent by one of them.
+never half-happens and a message is never lost.
+
+Delivery is claim → commit → send → record: a sender claims a batch of due messages in one short
+transaction (a lease, so several senders — the app's background sender in each process, `flask
+outbox worker`, a cron `flask outbox deliver` — may run at once and each message is sent by one of
+them), talks to the SMTP server holding no database connection, then records each result with a
+compare-and-set on its claim. SMTP has a timeout (`MAIL_TIMEOUT`), so a hanging server costs a
+sender a few seconds, never a request. A failed message is retried after `OUTBOX_RETRY_SECONDS`,
+doubling up to an hour, and marked failed after `OUTBOX_MAX_ATTEMPTS` tries.
 """
 
 from __future__ import annotations
@@ -12,24 +18,28 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import smtplib
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Flask, current_app, render_template
-from flask_mail import Message
+from flask import Flask, current_app, has_request_context, render_template
+from flask_mail import Connection, Message
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db_types import UTCDateTime, utcnow
-from .extensions import db, mail
+from .extensions import db
+from .transaction import unit_of_work
 
 log = logging.getLogger(__name__)
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
-CLAIM_LEASE = dt.timedelta(minutes=5)
-MAX_ATTEMPTS = 30  # about a day and a half of retries with the capped backoff below
+CLAIM_LEASE = dt.timedelta(minutes=5)  # a claim its sender did not record is taken again after this
+BATCH = 50  # messages per claim; a pass claims batch after batch until nothing is due
+MAX_BACKOFF = dt.timedelta(hours=1)
 
 
 class OutboxMessage(db.Model):
@@ -54,6 +64,10 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The invitee a message is about, so the owner sees on the invitees page what did not arrive.
+    invitee_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("invitees.id", ondelete="SET NULL"), index=True
+    )
 
     def __str__(self) -> str:
         return f"#{self.id} {self.status} to {self.recipient}: {self.subject}"
@@ -79,6 +93,11 @@ def queue_email(
         body_html=html,
         attachments=[a.__dict__ for a in attachments],
     )
+    invitee = context.get("invitee")
+    if invitee is not None:
+        if invitee.id is None:
+            db.session.flush()
+        message.invitee_id = invitee.id
     db.session.add(message)
     db.session.info["outbox_pending"] = True
     return message
@@ -90,8 +109,22 @@ class DeliveryReport:
     failed: int = 0
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed message as plain data: sending it needs no database session."""
+
+    id: int
+    claim: str
+    recipient: str
+    subject: str
+    body_text: str
+    body_html: str | None
+    attachments: tuple[Attachment, ...]
+
+
 def _backoff(attempts: int) -> dt.timedelta:
-    return dt.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+    first = float(current_app.config["OUTBOX_RETRY_SECONDS"])
+    return min(dt.timedelta(seconds=first * 2 ** (attempts - 1)), MAX_BACKOFF)
 
 
 def _due(now: dt.datetime) -> sa.ColumnElement[bool]:
@@ -102,27 +135,58 @@ def _due(now: dt.datetime) -> sa.ColumnElement[bool]:
     )
 
 
-def _claim(limit: int, worker: str) -> list[OutboxMessage]:
-    """Claim up to `limit` due messages; a row another sender claimed first is skipped."""
+def _claim(limit: int) -> list[Outgoing]:
+    """Claim up to `limit` due messages in one committed transaction; none is claimed twice.
+
+    The UPDATE re-checks "due" on each row under its row lock (on SQLite, under the write lock),
+    so of two senders claiming at once each message goes to one of them.
+    """
+    claim = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
     now = utcnow()
-    ids = db.session.scalars(
-        sa.select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.id).limit(limit)
-    ).all()
-    claimed = []
-    for message_id in ids:
-        # Compare-and-set: the WHERE is re-checked under the row lock, so one sender wins.
-        result = db.session.execute(
+    with unit_of_work() as session:
+        due = sa.select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.id).limit(limit)
+        session.execute(
             sa.update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, _due(now))
-            .values(claimed_by=worker, claim_expires_at=now + CLAIM_LEASE)
+            .where(OutboxMessage.id.in_(due.scalar_subquery()), _due(now))
+            .values(claimed_by=claim, claim_expires_at=now + CLAIM_LEASE)
+            .execution_options(synchronize_session=False)
         )
-        db.session.commit()
-        if result.rowcount == 1:
-            claimed.append(message_id)
-    return list(db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(claimed))))
+        rows = session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.claimed_by == claim).order_by(OutboxMessage.id)
+        ).all()
+        return [
+            Outgoing(m.id, claim, m.recipient, m.subject, m.body_text, m.body_html,
+                     tuple(Attachment(**a) for a in m.attachments or []))
+            for m in rows
+        ]
 
 
-def _to_mail(message: OutboxMessage) -> Message:
+def _record(message: Outgoing, error: Exception | None) -> None:
+    """Record one attempt, if the claim is still ours (compare-and-set on `claimed_by`)."""
+    now = utcnow()
+    with unit_of_work() as session:
+        row = session.scalar(
+            sa.select(OutboxMessage).where(OutboxMessage.id == message.id,
+                                           OutboxMessage.claimed_by == message.claim)
+        )
+        if row is None:
+            return  # the lease ran out and another sender took it over
+        row.claimed_by = None
+        row.claim_expires_at = None
+        row.attempts += 1
+        if error is None:
+            row.status, row.sent_at, row.last_error = SENT, now, None
+            return
+        row.last_error = f"{type(error).__name__}: {error}"[:2000]
+        if row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+            row.status = FAILED
+            log.error("mail %s to %s failed for good after %s attempts: %s",
+                      row.id, row.recipient, row.attempts, row.last_error)
+        else:
+            row.next_attempt_at = now + _backoff(row.attempts)
+
+
+def _to_mail(message: Outgoing) -> Message:
     mail_message = Message(
         subject=message.subject,
         recipients=[message.recipient],
@@ -130,75 +194,180 @@ def _to_mail(message: OutboxMessage) -> Message:
         html=message.body_html,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
     )
-    for attachment in message.attachments or []:
-        mail_message.attach(
-            attachment["filename"], attachment["content_type"], attachment["data"].encode()
-        )
+    for attachment in message.attachments:
+        mail_message.attach(attachment.filename, attachment.content_type, attachment.data.encode())
     return mail_message
 
 
-def _record(message: OutboxMessage, error: Exception | None) -> None:
-    message.claimed_by = None
-    message.claim_expires_at = None
-    message.attempts += 1
-    if error is None:
-        message.status = SENT
-        message.sent_at = utcnow()
-        message.last_error = None
-        return
-    message.last_error = f"{type(error).__name__}: {error}"[:2000]
-    if message.attempts >= MAX_ATTEMPTS:
-        message.status = FAILED
-    else:
-        message.next_attempt_at = utcnow() + _backoff(message.attempts)
+class TimedConnection(Connection):
+    """Flask-Mail's SMTP connection with a timeout on connecting and on every command."""
+
+    def configure_host(self) -> smtplib.SMTP:
+        timeout = float(current_app.config["MAIL_TIMEOUT"])
+        smtp_class = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        host = smtp_class(self.mail.server, self.mail.port, timeout=timeout)
+        host.set_debuglevel(int(self.mail.debug))
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            super().__exit__(*exc_info)
+        except (OSError, smtplib.SMTPException) as error:
+            log.info("closing the SMTP connection: %s", error)
 
 
-def deliver_due(limit: int = 100) -> DeliveryReport:
-    """Send the outbox messages that are due; failures stay queued with a backoff."""
-    worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    report = DeliveryReport()
-    messages = _claim(limit, worker)
-    if not messages:
-        return report
+# A broken connection fails the rest of the batch; anything else (a refused recipient) fails one.
+CONNECTION_ERRORS = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)
+
+
+def _send_batch(messages: list[Outgoing], report: DeliveryReport) -> None:
     if not current_app.config.get("MAIL_SERVER"):
         for message in messages:
             # No SMTP server configured (development): show the mail instead of losing it.
             print(f"--- mail to {message.recipient}: {message.subject}\n{message.body_text}\n---")
             _record(message, None)
             report.sent += 1
-        db.session.commit()
-        return report
+        return
+    remaining = list(messages)
     try:
-        with mail.connect() as connection:
-            for message in messages:
+        with TimedConnection(current_app.extensions["mail"]) as connection:
+            while remaining:
+                message = remaining[0]
                 try:
                     connection.send(_to_mail(message))
+                except CONNECTION_ERRORS:
+                    raise
                 except Exception as error:
-                    log.warning("mail %s not delivered: %s", message.id, error)
-                    _record(message, error)
+                    log.warning("mail %s to %s not delivered: %s", message.id, message.recipient, error)
+                    _record(remaining.pop(0), error)
                     report.failed += 1
                 else:
-                    _record(message, None)
+                    _record(remaining.pop(0), None)
                     report.sent += 1
-                db.session.commit()
     except Exception as error:
-        log.warning("mail server unreachable: %s", error)
-        for message in messages:
-            if message.claimed_by == worker:
-                _record(message, error)
-                report.failed += 1
-        db.session.commit()
+        log.warning("mail server %s:%s unavailable: %s", current_app.config["MAIL_SERVER"],
+                    current_app.config["MAIL_PORT"], error)
+        for message in remaining:
+            _record(message, error)
+            report.failed += 1
+
+
+def deliver_due(limit: int | None = None) -> DeliveryReport:
+    """Send what is due, batch after batch, until nothing is (or `limit` were tried)."""
+    report = DeliveryReport()
+    while limit is None or report.sent + report.failed < limit:
+        batch = BATCH if limit is None else min(BATCH, limit - report.sent - report.failed)
+        messages = _claim(batch)
+        if not messages:
+            break
+        _send_batch(messages, report)
     return report
 
 
-def _deliver_in_context(app: Flask) -> None:
-    with app.app_context():
-        try:
-            deliver_due()
-        except Exception:
-            log.exception("outbox delivery failed")
-        finally:
-            db.session.remove()
+def next_due_in(now: dt.datetime | None = None) -> float | None:
+    """Seconds until the next pending message is due (0 if one is), None when none is pending."""
+    now = now or utcnow()
+    with unit_of_work() as session:
+        at = session.scalar(
+            sa.select(sa.func.min(sa.case(
+                (OutboxMessage.claim_expires_at > OutboxMessage.next_attempt_at,
+                 OutboxMessage.claim_expires_at),
+                else_=OutboxMessage.next_attempt_at,
+            ))).where(OutboxMessage.status == PENDING)
+        )
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return max((at - now).total_seconds(), 0.0)
+
+
+def undelivered_for_invitees(invitee_ids: list[int]) -> dict[int, OutboxMessage]:
+    """invitee id -> their latest message, for those whose latest message failed for good."""
+    if not invitee_ids:
+        return {}
+    latest = (sa.select(sa.func.max(OutboxMessage.id))
+              .where(OutboxMessage.invitee_id.in_(invitee_ids)).group_by(OutboxMessage.invitee_id))
+    messages = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.id.in_(latest), OutboxMessage.status == FAILED)
+    )
+    return {m.invitee_id: m for m in messages}
+
+
+# ---- the background sender ----------------------------------------------------------------------
+
+class BackgroundSender:
+    """One daemon thread per process: wakes on new mail and when the next retry is due.
+
+    Started lazily in the process that serves requests (after a fork, gunicorn's workers each
+    start their own), so it is safe with --preload; claims keep the senders of several processes
+    from sending a message twice.
+    """
+
+    IDLE_POLL = 60.0  # also pick up mail that another process queued and could not send
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.wake = threading.Event()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.pid: int | None = None
+
+    def ensure_running(self) -> None:
+        if self.pid == os.getpid() and self.thread is not None and self.thread.is_alive():
+            return
+        with self.lock:
+            if self.pid == os.getpid() and self.thread is not None and self.thread.is_alive():
+                return
+            self.pid = os.getpid()
+            self.wake = threading.Event()
+            self.thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
+            self.thread.start()
+
+    def notify(self) -> None:
+        self.ensure_running()
+        self.wake.set()
+
+    def _pass(self) -> float | None:
+        with self.app.app_context():
+            try:
+                deliver_due()
+                return next_due_in()
+            except Exception:
+                log.exception("outbox delivery failed")
+                return float(self.app.config["OUTBOX_RETRY_SECONDS"])
+            finally:
+                db.session.remove()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.clear()
+            started = time.monotonic()
+            wait = self._pass()
+            wait = self.IDLE_POLL if wait is None else min(wait, self.IDLE_POLL)
+            if not self.wake.is_set():
+                self.wake.wait(max(wait, 0.2 - (time.monotonic() - started)))
+
+
+def _deliver_now(app: Flask) -> None:
+    """Deliver in a fresh thread (its own app context and session) and wait for it."""
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                deliver_due()
+            except Exception:
+                log.exception("outbox delivery failed")
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join()
 
 
 def _after_commit(session: Session) -> None:
@@ -208,17 +377,23 @@ def _after_commit(session: Session) -> None:
         app = current_app._get_current_object()
     except RuntimeError:
         return
-    mode = app.config.get("OUTBOX_DELIVERY", "thread")
-    if mode == "off":
-        return
-    # A fresh thread gets its own app context and so its own database session.
-    thread = threading.Thread(target=_deliver_in_context, args=(app,), daemon=True)
-    thread.start()
-    if mode == "sync":
-        thread.join()
+    mode = app.config["OUTBOX_DELIVERY"]
+    if mode == "sync" or (mode == "thread" and not has_request_context()):
+        _deliver_now(app)  # tests; and CLI commands, which exit when done
+    elif mode == "thread":
+        app.extensions["outbox_sender"].notify()
+
+
+def _start_sender() -> None:
+    if current_app.config["OUTBOX_DELIVERY"] == "thread":
+        current_app.extensions["outbox_sender"].ensure_running()
 
 
 def init_outbox(app: Flask) -> None:
-    """Deliver queued mail after each commit that queued some."""
+    """Deliver queued mail after each commit that queued some (see OUTBOX_DELIVERY)."""
+    if app.config["OUTBOX_DELIVERY"] not in {"thread", "sync", "off"}:
+        raise ValueError("OUTBOX_DELIVERY must be thread, sync or off")
+    app.extensions["outbox_sender"] = BackgroundSender(app)
+    app.before_request(_start_sender)
     if not sa.event.contains(Session, "after_commit", _after_commit):
         sa.event.listen(Session, "after_commit", _after_commit)

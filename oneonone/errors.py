@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, jsonify, render_template, request
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+from urllib.parse import urlsplit, urlunsplit
 
+from flask import Flask, flash, g, jsonify, redirect, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, default_exceptions
+
+from .exceptions import DomainError
 from .extensions import db, login_manager
+from .observability import log_unexpected, request_id
 
 MESSAGES = {
     400: "The request could not be understood. Please check the form and try again.",
@@ -38,13 +42,16 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/api"
 
 
-def json_error(status: int, message: str | None = None, fields: dict | None = None):
-    """A JSON error body in the API's shape."""
+def json_error(status: int, message: str | None = None, fields: dict | None = None,
+               reference: str | None = None):
+    """A JSON error body in the API's shape (with the request id as `reference` for a 500)."""
     body = {
         "error": CODES.get(status, "error"),
         "message": message or MESSAGES.get(status, "Error."),
         "fields": fields or {},
     }
+    if reference is not None:
+        body["reference"] = reference
     return jsonify(body), status
 
 
@@ -52,8 +59,10 @@ def handle_http_exception(error: HTTPException):
     status = error.code or 500
     if status >= 500:
         db.session.rollback()
+    reference = request_id() if status >= 500 else None
     if wants_json():
-        response, status = json_error(status, error.description if status != 500 else None)
+        response, status = json_error(status, error.description if status != 500 else None,
+                                      reference=reference)
         valid_methods = getattr(error, "valid_methods", None)
         if status == 405 and valid_methods:
             response.headers["Allow"] = ", ".join(valid_methods)
@@ -62,7 +71,8 @@ def handle_http_exception(error: HTTPException):
     message = MESSAGES.get(status, error.description)
     if isinstance(error, CSRFError):
         message = CSRF_MESSAGE
-    return _render_error_page(template, status=status, message=message, error=error), status
+    return _render_error_page(template, status=status, message=message, error=error,
+                              reference=reference), status
 
 
 def _render_error_page(template: str, **context) -> str:
@@ -80,6 +90,8 @@ def handle_unexpected(error: Exception):
     db.session.rollback()
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
+    # This handler replaces Flask's own log_exception, so the traceback is logged here.
+    log_unexpected(error)
     return handle_http_exception(InternalServerError(original_exception=error))
 
 
@@ -125,9 +137,38 @@ def refuse_nul_characters():
                            error=BadRequest(description=message)), 400
 
 
+def _same_site_referrer() -> str | None:
+    """The page the form was posted from, when it is a page of this site (path and query)."""
+    referrer = urlsplit(request.referrer or "")
+    here = urlsplit(request.host_url)
+    if referrer.scheme != here.scheme or referrer.netloc != here.netloc or not referrer.path.startswith("/"):
+        return None
+    return urlunsplit(("", "", referrer.path, referrer.query, ""))
+
+
+def handle_domain_error(error: DomainError):
+    """A refusal no view turned into a form error, typically a lost race found at commit.
+
+    The API answers with the uniform JSON body; a page that posted a form is shown again in its
+    current state with the message on top ("someone else just changed this"), anything else gets
+    an error page saying what happened.
+    """
+    db.session.rollback()
+    if wants_json():
+        return json_error(error.status, error.message, error.fields)
+    back = _same_site_referrer() if request.method != "GET" else None
+    if back is not None and back != request.path:
+        flash(error.message, "warning")
+        return redirect(back, 303)
+    page_error = default_exceptions.get(error.status, BadRequest)(description=error.message)
+    return render_template("errors/generic.html", status=error.status, message=error.message,
+                           error=page_error), error.status
+
+
 def register(app: Flask) -> None:
     """Install the error handlers."""
     app.before_request(refuse_nul_characters)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DomainError, handle_domain_error)
     if not app.testing or app.config.get("HANDLE_UNEXPECTED_ERRORS"):
         app.register_error_handler(Exception, handle_unexpected)

@@ -13,6 +13,7 @@ from oneonone.accounts.services import issue_api_token
 from oneonone.calendars.models import Calendar, Timeslot
 from oneonone.contacts.models import Contact
 from oneonone.scheduling.models import Event, Invitee
+from oneonone.transaction import unit_of_work
 
 DEFAULT_PASSWORD = "correct-horse-battery"  # tests/conftest.py makes every user with it
 
@@ -63,12 +64,15 @@ def assert_error(response, status: int, *fields: str) -> dict:
 
 @pytest.fixture
 def api(client, owner):
-    return Api(client, issue_api_token(owner))
+    with unit_of_work():
+        return Api(client, issue_api_token(owner))
 
 
 @pytest.fixture
 def intruder(client, make_user):
-    return Api(client, issue_api_token(make_user(email="intruder@example.com", username="intruder")))
+    intruder = make_user(email="intruder@example.com", username="intruder")
+    with unit_of_work():
+        return Api(client, issue_api_token(intruder))
 
 
 @pytest.fixture
@@ -785,7 +789,8 @@ def test_bad_ids_in_the_url_are_404(api, item):
 def test_a_replaced_invitation_link_is_refused_with_a_reason(client, world):
     from oneonone.scheduling.services import resend_invitation
 
-    new_token = resend_invitation(world["invitee"])
+    with unit_of_work():
+        new_token = resend_invitation(world["invitee"])
     path = f"/api/calendars/{world['calendar'].id}/timeslots/"
     body = assert_error(Api(client, world["token"]).get(path), 401)
     assert "replaced" in body["message"]

@@ -12,6 +12,7 @@ from oneonone.exceptions import ConflictError
 from oneonone.extensions import db as _db
 from oneonone.scheduling import services
 from oneonone.scheduling.models import Event
+from oneonone.transaction import unit_of_work
 
 pytestmark = pytest.mark.postgres
 
@@ -48,7 +49,8 @@ def _race(app, event_ids: list[int]) -> list[Exception]:
             try:
                 event = _db.session.get(Event, event_id)
                 barrier.wait()
-                services.set_event_confirmed(event, True)
+                with unit_of_work():  # as the request does: the service flushes, this commits
+                    services.set_event_confirmed(event, True)
             except ConflictError as error:
                 errors.append(error)
             finally:
@@ -87,7 +89,8 @@ def test_racing_confirmations_of_one_slot_leave_exactly_one_meeting(app, db, own
                 assert messages and _latest_method(messages) == "REQUEST"
             elif messages:
                 assert _latest_method(messages) == "CANCEL"
-        services.set_event_confirmed(confirmed[0], False)
+        with unit_of_work():
+            services.set_event_confirmed(confirmed[0], False)
 
 
 def test_double_click_confirming_the_same_event_sends_one_email(app, db, owner, make_calendar, make_contact,

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from oneonone.scheduling import services
 from oneonone.scheduling.models import Event
+from oneonone.transaction import unit_of_work
 
 
 def _ics(message) -> icalendar.Calendar:
@@ -104,7 +105,8 @@ def test_confirming_unconfirms_the_slots_other_event_and_moves_keep_the_uid(owne
     again = _vevent(mailbox.to("ada@example.org")[-1])
     assert again["uid"] == first["uid"] and int(again["sequence"]) > int(_vevent(cancel)["sequence"])
     # Moving Ada back to 09:00 is impossible without displacing Bob; moving within her picks sends an update.
-    services.set_event_confirmed(_event(db, ada, nine), True)
+    with unit_of_work():
+        services.set_event_confirmed(_event(db, ada, nine), True)
     moved = mailbox.to("ada@example.org")[-1]
     assert moved["Subject"] == "Moved: Interviews" and _ics(moved)["METHOD"] == "REQUEST"
     text = next(p for p in moved.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
@@ -117,7 +119,8 @@ def test_confirming_unconfirms_the_slots_other_event_and_moves_keep_the_uid(owne
 def test_unconfirm_sends_a_cancellation(owner_client, day, mailbox, db):
     calendar, ada, _, nine, *_ = day
     event = _event(db, ada, nine)
-    services.set_event_confirmed(event, True)
+    with unit_of_work():
+        services.set_event_confirmed(event, True)
     invitee = db.session.scalar(sa.select(services.Invitee).where(services.Invitee.contact_id == ada.id))
     owner_client.post(f"/calendars/{calendar.id}/invitees/{invitee.id}/unconfirm")
     assert not _event(db, ada, nine).confirmed
@@ -135,7 +138,8 @@ def test_finalize_refuses_stale_or_malformed_schedules(owner_client, day, db, ma
 
 def test_feed_and_csv_export(owner_client, owner, day, db, client):
     calendar, ada, bob, nine, ten, *_ = day
-    services.finalize_schedule(calendar, [(ada.id, ten.id), (bob.id, nine.id)])
+    with unit_of_work():
+        services.finalize_schedule(calendar, [(ada.id, ten.id), (bob.id, nine.id)])
     rows = list(csv.DictReader(io.StringIO(
         owner_client.get(f"/calendars/{calendar.id}/schedule.csv").get_data(as_text=True))))
     assert [(r["start"], r["email"], r["high_priority"]) for r in rows] == [
@@ -151,7 +155,8 @@ def test_feed_and_csv_export(owner_client, owner, day, db, client):
 
 def test_confirm_choices_say_when_a_slot_is_taken(owner_client, day, db):
     calendar, ada, bob, nine, *_ = day
-    services.set_event_confirmed(_event(db, bob, nine), True)
+    with unit_of_work():
+        services.set_event_confirmed(_event(db, bob, nine), True)
     text = owner_client.get(f"/calendars/{calendar.id}/invitees").get_data(as_text=True)
     ada_invitee = db.session.scalar(sa.select(services.Invitee).where(services.Invitee.contact_id == ada.id))
     ada_row = text.split(f'id="invitee-{ada_invitee.id}"')[1].split("</tr>")[0]

@@ -22,8 +22,11 @@ from oneonone import create_app
 from oneonone.accounts.services import issue_api_token
 from oneonone.extensions import db
 from oneonone.scheduling import feeds
+from oneonone.transaction import unit_of_work
 
-BUDGET = 8
+# Eight, plus the lock a serialized write takes first (oneonone/transaction.py lock_row: one
+# SELECT … FOR NO KEY UPDATE on PostgreSQL, an UPDATE then the fresh SELECT on SQLite).
+BUDGET = 9
 
 # GET routes without a case, and why they need none.
 EXEMPT = {
@@ -31,6 +34,7 @@ EXEMPT = {
     "bootstrap.static": "Bootstrap's files from the installed package; no database",
     "api.docs_asset": "Swagger UI's files from the installed package; no database",
     "contacts.photo": "sends one uploaded file after one ownership query; nothing in it grows with the data",
+    "observability.metrics": "404 unless METRICS_TOKEN is set; then two outbox aggregates, whatever the data",
 }
 
 # Cases that break the budget today: id -> reason. Each is a bug in the endpoint, not in this test;
@@ -89,6 +93,7 @@ CASES = [
     Case("scheduling.pick", "POST", "/pick/{token}", "anon", 302),
     Case("scheduling.pick_ics", "GET", "/pick/{confirmed_token}/meeting.ics", "anon"),
     # The API.
+    Case("observability.healthz", "GET", "/healthz", "anon"),
     Case("api.openapi_json", "GET", "/api/openapi.json", "anon"),
     Case("api.docs", "GET", "/api/docs", "anon"),
     Case("api_accounts.Signin", "GET", "/api/accounts/signin/", "anon"),
@@ -141,8 +146,9 @@ def _owner(app: Flask, data: Seeded) -> Owner:
 
     with app.app_context():
         user = db.session.get(User, data.owner_id)
-        api_token = issue_api_token(user)
-        feed_token = feeds.rotate_feed(user)
+        with unit_of_work():
+            api_token = issue_api_token(user)
+            feed_token = feeds.rotate_feed(user)
         db.session.remove()
     # Signed in outside any pushed app context: Flask-Login caches the user in `g`, which a shared
     # app context would carry from one request to the next.

@@ -86,14 +86,14 @@ def register_user(
     user = User(timezone=zone, **data)
     user.set_password(password)
     db.session.add(user)
-    _commit_unique(user)
+    _flush_unique(user)
     return user
 
 
-def _commit_unique(user: User) -> None:
-    """Commit, turning a lost race on a unique column into a field error."""
+def _flush_unique(user: User) -> None:
+    """Flush, turning a lost race on a unique column into a field error."""
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as error:
         db.session.rollback()
         text = str(error.orig).lower()
@@ -136,7 +136,7 @@ def update_profile(user: User, changes: dict, *, current_password: str | None = 
     user.timezone = zone
     if email_changed:
         _revoke_all_tokens(user)
-    _commit_unique(user)
+    _flush_unique(user)
     return user
 
 
@@ -153,13 +153,13 @@ def change_password(user: User, *, current_password: str, new_password: str,
     problems.raise_if_any()
     user.set_password(new_password)
     _revoke_all_tokens(user)
-    db.session.commit()
+    db.session.flush()
 
 
 def delete_account(user: User) -> None:
     """Delete the user and everything they own (contacts, calendars, invitations, picks)."""
     db.session.delete(user)
-    db.session.commit()
+    db.session.flush()
 
 
 def _revoke_all_tokens(user: User) -> None:
@@ -170,7 +170,7 @@ def issue_api_token(user: User) -> str:
     """A new random API token for `user`; only its hash is stored."""
     token = secrets.token_urlsafe(32)
     db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
-    db.session.commit()
+    db.session.flush()
     return token
 
 
@@ -183,5 +183,5 @@ def user_for_api_token(token: str) -> User | None:
 def revoke_api_token(token: str) -> bool:
     """Revoke one API token; True when it existed."""
     result = db.session.execute(sa.delete(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    db.session.commit()
+    db.session.flush()
     return result.rowcount == 1

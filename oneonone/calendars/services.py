@@ -26,6 +26,7 @@ from ..extensions import db
 from ..pagination import Page, clamp_page_args, paginate
 from ..scheduling import notify
 from ..scheduling.models import PREFERRED, Event, Invitee
+from ..transaction import lock_row
 from ..validation import Problems, clean_timezone
 from .models import Calendar, Timeslot
 
@@ -358,7 +359,7 @@ def create_calendar(owner: User, *, name: Any, start_date: Any, end_date: Any, t
     calendar = Calendar(owner_id=owner.id, name=clean_name, start_date=start, end_date=end,
                         timezone=zone_name, response_deadline=deadline)
     db.session.add(calendar)
-    db.session.commit()
+    db.session.flush()
     return calendar
 
 
@@ -411,7 +412,7 @@ def update_calendar(calendar: Calendar, changes: dict) -> Calendar:
     problems.raise_if_any()
     calendar.name, calendar.start_date, calendar.end_date = name, start, end
     calendar.timezone, calendar.response_deadline = zone_name, deadline
-    db.session.commit()
+    db.session.flush()
     return calendar
 
 
@@ -431,10 +432,11 @@ def upcoming_confirmed_meetings(calendar: Calendar) -> list[tuple[Invitee, Times
 
 def delete_calendar(calendar: Calendar) -> None:
     """Delete the calendar with its slots, invitations and picks; upcoming meetings are cancelled."""
+    _lock_calendar(calendar)
     for invitee, timeslot in upcoming_confirmed_meetings(calendar):
         notify.queue_meeting_email(invitee, timeslot, notify.CANCELLED)
     db.session.delete(calendar)
-    db.session.commit()
+    db.session.flush()
 
 
 # ---- timeslots ----------------------------------------------------------------------------
@@ -454,8 +456,8 @@ def get_timeslot(owner: User, calendar_id: Any, timeslot_id: Any) -> Timeslot:
 
 
 def _lock_calendar(calendar: Calendar) -> None:
-    """Serialise slot changes per calendar (PostgreSQL row lock) so overlap checks hold."""
-    db.session.execute(sa.select(Calendar.id).where(Calendar.id == calendar.id).with_for_update())
+    """Serialise slot changes per calendar, with answers and confirmations, so checks hold."""
+    lock_row(Calendar, calendar.id)
 
 
 def _check_slot(problems: Problems, calendar: Calendar, start: dt.datetime | None,
@@ -505,7 +507,7 @@ def add_timeslot(calendar: Calendar, *, start_time: Any, end_time: Any,
         _raise_overlap(calendar, clash)
     timeslot = Timeslot(calendar_id=calendar.id, start_time=start, end_time=end, high_priority=priority)
     db.session.add(timeslot)
-    db.session.commit()
+    db.session.flush()
     return timeslot
 
 
@@ -556,12 +558,13 @@ def update_timeslot(timeslot: Timeslot, changes: dict) -> Timeslot:
         meeting = confirmed_meeting(timeslot)
         if meeting is not None:
             notify.queue_meeting_email(meeting[1], timeslot, notify.UPDATED)
-    db.session.commit()
+    db.session.flush()
     return timeslot
 
 
 def delete_timeslot(timeslot: Timeslot, *, confirm: bool = False) -> None:
     """Delete a slot and its picks; a confirmed meeting needs `confirm` and is cancelled by email."""
+    _lock_calendar(timeslot.calendar)
     meeting = confirmed_meeting(timeslot)
     if meeting is not None:
         if not _truthy(confirm):
@@ -574,7 +577,7 @@ def delete_timeslot(timeslot: Timeslot, *, confirm: bool = False) -> None:
         # Queued before the delete so the email still has its slot; same transaction.
         notify.queue_meeting_email(meeting[1], timeslot, notify.CANCELLED)
     db.session.delete(timeslot)
-    db.session.commit()
+    db.session.flush()
 
 
 def _clean_weekdays(problems: Problems, value: Any) -> set[int]:
@@ -680,7 +683,7 @@ def add_series(calendar: Calendar, *, weekdays: Any, start: Any, end: Any, lengt
     slots = [Timeslot(calendar_id=calendar.id, start_time=p.start, end_time=p.end, high_priority=priority)
              for p in planned]
     db.session.add_all(slots)
-    db.session.commit()
+    db.session.flush()
     return slots
 
 

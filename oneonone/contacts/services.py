@@ -23,6 +23,7 @@ from ..exceptions import NotFoundError, ValidationError
 from ..extensions import db
 from ..pagination import Page, paginate
 from ..scheduling.models import Event, Invitee
+from ..transaction import after_commit, after_rollback
 from ..validation import NAME_MAX, Problems, clean_email, clean_text
 from .models import Contact
 
@@ -156,7 +157,7 @@ def create_contact(
     if photo is not None:
         contact.image_filename = _store_image(*photo)
     db.session.add(contact)
-    _commit(new_file=contact.image_filename)
+    _flush(new_file=contact.image_filename)
     return contact
 
 
@@ -179,9 +180,9 @@ def update_contact(
         contact.image_filename = new_file
     elif remove_image:
         contact.image_filename = None
-    _commit(new_file=new_file)
+    _flush(new_file=new_file)
     if old_file and old_file != contact.image_filename:
-        _delete_image(old_file)
+        after_commit(lambda: _delete_image(old_file))
     return contact
 
 
@@ -189,25 +190,20 @@ def delete_contact(contact: Contact) -> None:
     """Delete the contact, their invitations and picks (database cascades) and their photo."""
     old_file = contact.image_filename
     db.session.delete(contact)
-    db.session.commit()
+    db.session.flush()
     if old_file:
-        _delete_image(old_file)
+        after_commit(lambda: _delete_image(old_file))
 
 
-def _commit(*, new_file: str | None) -> None:
-    """Commit; a lost race on (owner, email) becomes the email field error. No stray files."""
+def _flush(*, new_file: str | None) -> None:
+    """Flush; a lost race on (owner, email) becomes the email field error. No stray files."""
+    if new_file:
+        after_rollback(lambda: _delete_image(new_file))
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as error:
         db.session.rollback()
-        if new_file:
-            _delete_image(new_file)
         raise ValidationError.for_field("email", DUPLICATE_EMAIL) from error
-    except Exception:
-        db.session.rollback()
-        if new_file:
-            _delete_image(new_file)
-        raise
 
 
 # ---- photos ---------------------------------------------------------------------------------
@@ -320,7 +316,7 @@ def import_contacts_csv(owner: User, data: bytes) -> list[Contact]:
     contacts = [Contact(owner_id=owner.id, **values) for values in cleaned]
     db.session.add_all(contacts)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as error:
         db.session.rollback()
         raise _file_problem(

@@ -18,14 +18,14 @@ def rotate_feed(user: User) -> str:
     """A new feed token (the old address stops working); only its hash is kept."""
     token = secrets.token_urlsafe(32)
     user.feed_token_hash = hash_token(token)
-    db.session.commit()
+    db.session.flush()
     return token
 
 
 def revoke_feed(user: User) -> None:
     """Turn the feed off."""
     user.feed_token_hash = None
-    db.session.commit()
+    db.session.flush()
 
 
 def owner_for_feed_token(token: str) -> User | None:

@@ -1,7 +1,9 @@
 """Invitations, picks, finalizing meetings and suggested schedules.
 
-Views and the JSON API both call these functions; they validate, write in one transaction and
-queue the resulting emails in that same transaction (see oneonone/email.py).
+Views and the JSON API both call these functions; they validate, change and flush, and queue the
+resulting emails in the same transaction (see oneonone/email.py); the caller's unit of work commits
+(oneonone/transaction.py). Answering and confirming take the calendar's row lock first and decide on
+what they read under it, so a race is settled by the database, not by timing.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..exceptions import ConflictError, NotFoundError, PermissionDenied, Validat
 from ..extensions import db
 from ..pagination import Page, paginate
 from ..timezones import is_valid_timezone
+from ..transaction import lock_row
 from ..validation import parse_id
 from . import notify, suggest
 from .links import new_link_token, pick_url
@@ -31,6 +34,8 @@ from .models import PREFERENCES, PREFERRED, Event, Invitee, RetiredLink
 REMINDER_WINDOW = dt.timedelta(hours=48)
 REMINDER_INTERVAL = dt.timedelta(hours=24)
 MAX_SUGGESTIONS = 10
+# A second resend (or a reminder) this soon after a new link is a double submission: no third link.
+RESEND_GRACE = dt.timedelta(seconds=60)
 
 
 class LinkReplacedError(NotFoundError):
@@ -85,16 +90,15 @@ def invite_contacts(calendar: Calendar, contacts: Iterable[Contact]) -> list[Inv
         db.session.add(invitee)
         existing[contact.id] = invitee
         results.append(InviteResult(invitee, token, True))
-    db.session.flush()
-    for result in results:
-        if result.created:
-            _queue_invitation(result.invitee, result.token)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as error:
         # Another request invited one of them at the same moment: report, change nothing.
         db.session.rollback()
         raise ConflictError("Someone invited these contacts at the same time; reload and try again.") from error
+    for result in results:
+        if result.created:
+            _queue_invitation(result.invitee, result.token)
     return results
 
 
@@ -103,28 +107,47 @@ def invite_contact(calendar: Calendar, contact: Contact) -> InviteResult:
     return invite_contacts(calendar, [contact])[0]
 
 
+def _link_is_new(invitee: Invitee, now: dt.datetime) -> bool:
+    """Whether the invitee's current link replaced another less than RESEND_GRACE ago."""
+    last = db.session.scalar(sa.select(sa.func.max(RetiredLink.retired_at))
+                             .where(RetiredLink.invitee_id == invitee.id))
+    return last is not None and last > now - RESEND_GRACE
+
+
 def _rotate(invitee: Invitee) -> str:
+    """Retire the invitee's link for a new one (the caller holds the invitee's row lock)."""
     db.session.add(RetiredLink(token_hash=invitee.token_hash, invitee_id=invitee.id))
     token, token_hash = new_link_token()
     invitee.token_hash = token_hash
     return token
 
 
-def resend_invitation(invitee: Invitee) -> str:
-    """Mail a fresh link; the old one then says it was replaced. Returns the new token."""
+def resend_invitation(invitee: Invitee) -> str | None:
+    """Mail a fresh link; the old one then says it was replaced. Returns the new token, or None when
+    a new link went out less than a minute ago (a double click): nothing more is sent."""
+    invitee = lock_row(Invitee, invitee.id)
+    if invitee is None:
+        raise NotFoundError("No such invitee.")
+    if _link_is_new(invitee, utcnow()):
+        return None
     token = _rotate(invitee)
     _queue_invitation(invitee, token)
-    db.session.commit()
+    db.session.flush()
     return token
 
 
 def revoke_invitation(invitee: Invitee) -> None:
     """Remove the invitation and its picks; a confirmed meeting is cancelled by email."""
+    lock_row(Calendar, invitee.calendar_id)
+    invitee = db.session.scalar(sa.select(Invitee).where(Invitee.id == invitee.id)
+                                .execution_options(populate_existing=True))
+    if invitee is None:
+        return  # revoked by a request a moment ago
     confirmed = _confirmed_event(invitee)
     if confirmed is not None:
         notify.queue_meeting_email(invitee, confirmed.timeslot, notify.CANCELLED)
     db.session.delete(invitee)
-    db.session.commit()
+    db.session.flush()
 
 
 def get_invitee(owner: User, calendar_id: int, invitee_id: int) -> Invitee:
@@ -158,17 +181,35 @@ def invitee_for_token(token: str | None) -> Invitee:
 
 # ---- reminders --------------------------------------------------------------------------------
 
+def _remind(invitees: Iterable[Invitee], now: dt.datetime) -> int:
+    """Mail each a reminder with a fresh link, except those whose link is under a minute old."""
+    count = 0
+    for invitee in invitees:
+        if _link_is_new(invitee, now):
+            continue
+        _queue_invitation(invitee, _rotate(invitee), reminder=True)
+        invitee.reminded_at = now
+        count += 1
+    db.session.flush()
+    return count
+
+
+def _lock_invitees(calendar_id: int) -> None:
+    """Lock the calendar's invitees in id order (a resend of one of them waits, and vice versa)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        lock_row(Calendar, calendar_id)  # the database's write lock
+    else:
+        db.session.execute(sa.select(Invitee.id).where(Invitee.calendar_id == calendar_id)
+                           .order_by(Invitee.id).with_for_update(key_share=True))
+
+
 def remind_unanswered(calendar: Calendar) -> int:
     """Remind every invitee who has not answered (each gets a fresh link); returns how many."""
-    now = utcnow()
-    count = 0
-    for invitee in calendar.invitees:
-        if invitee.responded_at is None:
-            _queue_invitation(invitee, _rotate(invitee), reminder=True)
-            invitee.reminded_at = now
-            count += 1
-    db.session.commit()
-    return count
+    _lock_invitees(calendar.id)
+    invitees = db.session.scalars(
+        sa.select(Invitee).where(Invitee.calendar_id == calendar.id, Invitee.responded_at.is_(None))
+        .order_by(Invitee.id).execution_options(populate_existing=True)).all()
+    return _remind(invitees, utcnow())
 
 
 def send_due_reminders(now: dt.datetime | None = None) -> int:
@@ -181,13 +222,10 @@ def send_due_reminders(now: dt.datetime | None = None) -> int:
                Calendar.response_deadline > now,
                Calendar.response_deadline <= now + REMINDER_WINDOW,
                sa.or_(Invitee.reminded_at.is_(None), Invitee.reminded_at <= now - REMINDER_INTERVAL))
-        .order_by(Invitee.id)
+        .order_by(Invitee.id).with_for_update(key_share=True, of=Invitee)
+        .execution_options(populate_existing=True)
     ).all()
-    for invitee in invitees:
-        _queue_invitation(invitee, _rotate(invitee), reminder=True)
-        invitee.reminded_at = now
-    db.session.commit()
-    return len(invitees)
+    return _remind(invitees, now)
 
 
 # ---- picks ------------------------------------------------------------------------------------
@@ -223,8 +261,19 @@ def _taken_slot_ids(calendar_id: int, contact_id: int) -> set[int]:
     ))
 
 
+def _lock_answers(invitee: Invitee) -> Invitee:
+    """Take the calendar's lock, which confirming takes too, and re-read the invitee under it."""
+    lock_row(Calendar, invitee.calendar_id)
+    fresh = db.session.scalar(sa.select(Invitee).where(Invitee.id == invitee.id)
+                              .execution_options(populate_existing=True))
+    if fresh is None:
+        raise NotFoundError("This invitation was withdrawn.")
+    return fresh
+
+
 def save_picks(invitee: Invitee, choices: dict[int, str | None], *, timezone: str | None = None) -> int:
     """Replace the invitee's whole answer at once (slot id -> preference, None for can't)."""
+    invitee = _lock_answers(invitee)
     _check_open(invitee)
     slot_ids = set(db.session.scalars(
         sa.select(Timeslot.id).where(Timeslot.calendar_id == invitee.calendar_id)))
@@ -242,7 +291,8 @@ def save_picks(invitee: Invitee, choices: dict[int, str | None], *, timezone: st
     taken = _taken_slot_ids(invitee.calendar_id, invitee.contact_id)
     existing = {e.timeslot_id: e for e in db.session.scalars(
         sa.select(Event).where(Event.calendar_id == invitee.calendar_id,
-                               Event.contact_id == invitee.contact_id))}
+                               Event.contact_id == invitee.contact_id)
+        .execution_options(populate_existing=True))}
     picked = 0
     for slot_id in slot_ids:
         preference = choices.get(slot_id)
@@ -260,7 +310,7 @@ def save_picks(invitee: Invitee, choices: dict[int, str | None], *, timezone: st
     invitee.responded_at = utcnow()
     if timezone:
         invitee.timezone = timezone
-    db.session.commit()
+    db.session.flush()
     return picked
 
 
@@ -272,11 +322,12 @@ def add_pick(invitee: Invitee, timeslot_id: int, preference: str = PREFERRED) ->
     timeslot = db.session.get(Timeslot, timeslot_id) if timeslot_id is not None else None
     if timeslot is None or timeslot.calendar_id != invitee.calendar_id:
         raise ValidationError.for_field("timeslot", "That timeslot is not in this calendar.")
+    invitee = _lock_answers(invitee)
+    _check_open(invitee)
     existing = db.session.scalar(
         sa.select(Event).where(Event.timeslot_id == timeslot_id, Event.contact_id == invitee.contact_id))
     if existing is not None:
         return existing, False
-    _check_open(invitee)
     if timeslot_id in _taken_slot_ids(invitee.calendar_id, invitee.contact_id):
         raise ConflictError("That slot is already taken by a confirmed meeting.",
                             {"timeslot": ["That slot is already taken."]})
@@ -284,16 +335,7 @@ def add_pick(invitee: Invitee, timeslot_id: int, preference: str = PREFERRED) ->
                   contact_id=invitee.contact_id, preference=preference)
     db.session.add(event)
     invitee.responded_at = utcnow()
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        existing = db.session.scalar(
-            sa.select(Event).where(Event.timeslot_id == timeslot_id,
-                                   Event.contact_id == invitee.contact_id))
-        if existing is None:
-            raise
-        return existing, False
+    db.session.flush()
     return event, True
 
 
@@ -323,17 +365,28 @@ def _confirmed_map(calendar_id: int) -> dict[int, Event]:
         .execution_options(populate_existing=True))}
 
 
+WITHDRAWN = "{name} changed their answer a moment ago, so that pick no longer exists; nothing was confirmed."
+
+
+def _fresh_events(events: list[Event]) -> list[Event]:
+    """The events re-read under the lock; ConflictError when one was deleted meanwhile."""
+    ids = [e.id for e in events]
+    fresh = {e.id: e for e in db.session.scalars(
+        sa.select(Event).where(Event.id.in_(ids)).execution_options(populate_existing=True))} if ids else {}
+    gone = [e for e in events if e.id not in fresh]
+    if gone:
+        contact = db.session.get(Contact, gone[0].contact_id)
+        name = contact.full_name if contact is not None else "An invitee"
+        raise ConflictError(WITHDRAWN.format(name=name), {"schedule": ["Some picks no longer exist."]})
+    return [fresh[i] for i in ids]
+
+
 def _apply(calendar: Calendar, confirm: list[Event], unconfirm: list[Event]) -> None:
     """Confirm and unconfirm events in one transaction and email everyone whose meeting changed."""
-    slot_ids = sorted({e.timeslot_id for e in confirm + unconfirm})
-    # Lock the calendar first: confirmations of different slots run one after the other too, so
-    # `before` and `after` never see another transaction's commit in between (READ COMMITTED).
-    # NO KEY UPDATE does not block the key-share locks that inserting picks takes on the calendar row.
-    db.session.execute(
-        sa.select(Calendar.id).where(Calendar.id == calendar.id).with_for_update(key_share=True))
-    # Lock the slots (PostgreSQL) so racing confirmations of one slot run one after the other.
-    db.session.execute(
-        sa.select(Timeslot.id).where(Timeslot.id.in_(slot_ids)).order_by(Timeslot.id).with_for_update())
+    # The calendar's lock, which answering takes too: confirmations (of any slot) and answers run
+    # one after the other, and everything below is read after the previous one committed.
+    lock_row(Calendar, calendar.id)
+    confirm, unconfirm = _fresh_events(confirm), _fresh_events(unconfirm)
     before = {cid: e.timeslot_id for cid, e in _confirmed_map(calendar.id).items()}
     confirm_ids = {e.id for e in confirm}
     confirm_slots = {e.timeslot_id for e in confirm}
@@ -376,14 +429,6 @@ def _email_changes(calendar: Calendar, before: dict[int, int], after: dict[int, 
             notify.queue_meeting_email(invitee, slots[new], notify.UPDATED)
 
 
-def _commit_confirmations() -> None:
-    try:
-        db.session.commit()
-    except IntegrityError as error:
-        db.session.rollback()
-        raise ConflictError("That slot was just confirmed for someone else; reload and try again.") from error
-
-
 def set_event_confirmed(event: Event, confirmed: bool) -> Event:
     """Finalize (or undo) one meeting: one per slot and one per invitee, emails included."""
     if not isinstance(confirmed, bool):
@@ -393,7 +438,6 @@ def set_event_confirmed(event: Event, confirmed: bool) -> Event:
         _apply(calendar, [event], [])
     else:
         _apply(calendar, [], [event])
-    _commit_confirmations()
     return event
 
 
@@ -433,7 +477,6 @@ def finalize_schedule(calendar: Calendar, pairs: Iterable[tuple[int, int]]) -> l
                             {"schedule": ["Some picks no longer exist."]})
     chosen = [events[p] for p in pairs]
     _apply(calendar, chosen, [])
-    _commit_confirmations()
     return chosen
 
 

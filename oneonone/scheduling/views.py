@@ -25,6 +25,7 @@ from flask_login import current_user, login_required
 from ..calendars.models import Calendar, Timeslot
 from ..calendars.services import get_calendar
 from ..contacts.models import Contact
+from ..email import undelivered_for_invitees
 from ..exceptions import DomainError, NotFoundError
 from ..extensions import db, limiter
 from ..pagination import clamp_page_args
@@ -91,6 +92,7 @@ def invitees(calendar_id: int):
         max_choices=MAX_INVITE_CHOICES, slots=slots, taken_by=taken_by, new_links=new_links,
         labels=PREFERENCE_LABELS,
         waiting=services.unanswered_count(calendar),
+        undelivered=undelivered_for_invitees([row.invitee.id for row in page.items]),
     )
 
 
@@ -128,6 +130,10 @@ def invite(calendar_id: int):
 def resend(calendar_id: int, invitee_id: int):
     invitee = _owned_invitee(calendar_id, invitee_id)
     token = services.resend_invitation(invitee)
+    if token is None:
+        flash(f"A new link was sent to {invitee.contact.email} less than a minute ago; "
+              "no other was sent. Give it a moment to arrive.", "info")
+        return redirect(url_for(".invitees", calendar_id=calendar_id))
     session[NEW_LINKS_KEY] = {**session.get(NEW_LINKS_KEY, {}), str(invitee.id): services.invitee_link(token)}
     flash(f"A new link was sent to {invitee.contact.email}; the old link no longer works.", "success")
     return redirect(url_for(".invitees", calendar_id=calendar_id))
