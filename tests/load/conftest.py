@@ -1,4 +1,6 @@
-"""Fixtures for the load and fault tests: they run only against PostgreSQL (TEST_DATABASE_URL)."""
+"""Fixtures for the load and fault tests. Tests marked `postgres` (test_load_faults.py) run only against
+PostgreSQL (TEST_DATABASE_URL); the others run on whatever database the suite uses (a SQLite file
+that the test process and gunicorn share, or PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -15,9 +17,9 @@ def _is_postgres(url: str | None) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _postgres_only() -> None:
-    """Skip before any fixture builds anything: several workers writing at once need PostgreSQL."""
-    if not _is_postgres(os.environ.get("TEST_DATABASE_URL")):
+def _postgres_only(request) -> None:
+    """Skip a `postgres` test before any fixture builds anything (private PG restarts and the like)."""
+    if request.node.get_closest_marker("postgres") and not _is_postgres(os.environ.get("TEST_DATABASE_URL")):
         pytest.skip("load and fault tests run gunicorn against PostgreSQL: "
                     "set TEST_DATABASE_URL=postgresql+psycopg://... (CI's PostgreSQL pass does)")
 

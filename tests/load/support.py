@@ -10,6 +10,7 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,65 @@ OUR_500_PAGE = "Something went wrong on our side"
 
 
 SmtpSink = MailServer  # the suite's real SMTP sink (tests/mailsink.py)
+
+
+class HangingSmtp:
+    """A TCP server on loopback that accepts every connection and never says a word: an SMTP server
+    that hangs. stop() closes the listener and every accepted connection, so a real SmtpSink can be
+    started on the same port afterwards."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.accepted = 0
+        self._listener: socket.socket | None = None
+        self._connections: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> HangingSmtp:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(256)
+        listener.settimeout(0.1)
+        self._listener = listener
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+        return self
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._connections.append(connection)  # held open, never written to
+            self.accepted += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        for connection in self._connections:
+            with contextlib.suppress(OSError):
+                connection.close()
+        self._connections = []
+
+
+def message_text(message) -> str:
+    """The text/plain body of a message the SMTP sink received (transfer encoding undone)."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True) or b""
+            return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+    return ""
 
 
 def app_env(database_url: str, mail_port: int) -> dict[str, str]:
