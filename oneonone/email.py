@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import smtplib
 import socket
 import threading
@@ -71,6 +72,28 @@ class OutboxMessage(db.Model):
 
     def __str__(self) -> str:
         return f"#{self.id} {self.status} to {self.recipient}: {self.subject}"
+
+    @property
+    def problem(self) -> str:
+        """Why it was not delivered, in words for the owner (the raw error stays in `last_error`)."""
+        return delivery_problem(self.last_error or "")
+
+
+_SMTP_REPLY = re.compile(r"\((\d{3}), b['\"](.*?)['\"]\)")
+
+
+def delivery_problem(error: str) -> str:
+    """A recorded SMTP error ("SMTPRecipientsRefused: {...: (550, b'5.1.1 User unknown')}") in words."""
+    reply = _SMTP_REPLY.search(error)
+    detail = f" ({reply.group(1)} {reply.group(2)})" if reply else ""
+    if error.startswith("SMTPRecipientsRefused"):
+        return f"the receiving mail server refused the address{detail}"
+    if "timed out" in error or error.startswith("TimeoutError"):
+        return "our mail server did not answer"
+    if error.startswith(("ConnectionRefusedError", "SMTPConnectError", "SMTPServerDisconnected", "OSError",
+                         "socket.gaierror", "gaierror")):
+        return "our mail server could not be reached"
+    return f"the mail server refused the message{detail}"
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,8 @@ def test_failures_back_off_doubling_then_fail_for_good_and_the_owner_sees_it(
     page = owner_client.get(f"/calendars/{calendar.id}/invitees").get_data(as_text=True)
     assert "1 email could not be delivered after repeated tries" in page
     row = page.split('id="invitee-')[1].split("</tr>")[0]
-    assert "Not delivered:" in row and "invites you to pick a time" in row and "3 tries" in row
+    assert "Not delivered:" in row and "invites you to pick a time" in row
+    assert "our mail server could not be reached; tried 3 times" in row
     listing = app.test_cli_runner().invoke(args=["outbox", "list"]).output
     assert "failed to ada@example.org" in listing and "ConnectionRefusedError" in listing
     # A Resend that goes through clears the warning: the latest message to Ada arrived.
@@ -176,6 +177,18 @@ def test_a_claim_whose_sender_died_is_taken_again_and_a_live_one_is_not(app, set
     assert deliver_due().sent == 1
     _record(Outgoing(live.id, "busy-sender", "", "", "", None, ()), RuntimeError("late"))
     assert [(m.status, m.attempts, m.last_error) for m in _rows(db)] == [(SENT, 1, None), (SENT, 1, None)]
+
+
+@pytest.mark.parametrize(("error", "words"), [
+    ("SMTPRecipientsRefused: {'ada@example.org': (550, b'5.1.1 User unknown')}",
+     "the receiving mail server refused the address (550 5.1.1 User unknown)"),
+    ("TimeoutError: timed out", "our mail server did not answer"),
+    ("ConnectionRefusedError: [Errno 111] Connection refused", "our mail server could not be reached"),
+    ("SMTPDataError: (554, b'Message rejected as spam')",
+     "the mail server refused the message (554 Message rejected as spam)"),
+])
+def test_a_delivery_problem_is_told_in_words(error, words):
+    assert OutboxMessage(last_error=error).problem == words
 
 
 def test_next_due_in_tells_the_sender_how_long_to_sleep(app, setup, db):
