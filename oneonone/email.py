@@ -339,9 +339,10 @@ class BackgroundSender:
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
         self.pid: int | None = None
+        self.stopping = False
 
     def ensure_running(self) -> None:
-        if self.pid == os.getpid() and self.thread is not None and self.thread.is_alive():
+        if self.stopping or (self.pid == os.getpid() and self.thread is not None and self.thread.is_alive()):
             return
         with self.lock:
             if self.pid == os.getpid() and self.thread is not None and self.thread.is_alive():
@@ -355,6 +356,13 @@ class BackgroundSender:
         self.ensure_running()
         self.wake.set()
 
+    def stop(self, timeout: float = 10.0) -> None:
+        """Let the current pass finish, then end the thread (tests; a process exiting needs no call)."""
+        self.stopping = True
+        self.wake.set()
+        if self.thread is not None and self.thread.is_alive() and self.pid == os.getpid():
+            self.thread.join(timeout)
+
     def _pass(self) -> float | None:
         with self.app.app_context():
             try:
@@ -367,7 +375,7 @@ class BackgroundSender:
                 db.session.remove()
 
     def _run(self) -> None:
-        while True:
+        while not self.stopping:
             self.wake.clear()
             started = time.monotonic()
             wait = self._pass()

@@ -89,6 +89,7 @@ def app(_schema, database_url, mail_server, app_config, tmp_path):
     request_started.connect(_forget_login, application)
     with application.app_context():
         yield application
+        application.extensions["outbox_sender"].stop()  # a test in OUTBOX_DELIVERY=thread started it
         _empty_tables()
         _db.engine.dispose()
 

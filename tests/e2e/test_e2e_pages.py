@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from oneonone.scheduling import services
+from oneonone.transaction import unit_of_work
 
 from .support import fits_the_phone, sign_in
 
@@ -28,9 +29,10 @@ def busy_owner(owner, make_calendar, make_contact, make_timeslot, make_invitee, 
     bo = make_contact(owner=owner, first_name="Bo", last_name="Chen", email="bo@example.org")
     make_contact(owner=owner, first_name="Cy", last_name="Young", email="cy@example.org")
     (ada_invitee, _), (bo_invitee, _) = make_invitee(calendar, ada), make_invitee(calendar, bo)
-    services.save_picks(ada_invitee, {slots[0].id: "preferred", slots[1].id: "if_need_be"})
-    services.save_picks(bo_invitee, {slots[0].id: "preferred", slots[4].id: "preferred"})
-    services.finalize_schedule(calendar, [(ada.id, slots[0].id)])
+    with unit_of_work():
+        services.save_picks(ada_invitee, {slots[0].id: "preferred", slots[1].id: "if_need_be"})
+        services.save_picks(bo_invitee, {slots[0].id: "preferred", slots[4].id: "preferred"})
+        services.finalize_schedule(calendar, [(ada.id, slots[0].id)])
     values = {"email": owner.email, "calendar": calendar.id, "slot": slots[0].id, "contact": ada.id,
               "bo": bo.id, "bo_slot": slots[4].id}
     db.session.remove()
@@ -93,8 +95,9 @@ def test_the_emails_read_well(visit, busy_owner, mail_server, db):
 
     calendar = db.session.get(Calendar, busy_owner["calendar"])
     invitee = db.session.scalar(sa.select(Invitee).where(Invitee.contact_id == busy_owner["bo"]))
-    services.resend_invitation(invitee)
-    services.finalize_schedule(calendar, [(busy_owner["bo"], busy_owner["bo_slot"])])
+    with unit_of_work():
+        services.resend_invitation(invitee)
+        services.finalize_schedule(calendar, [(busy_owner["bo"], busy_owner["bo_slot"])])
     db.session.remove()
 
     reader = visit("reader", timezone_id="Asia/Shanghai", phone=True)
