@@ -20,7 +20,7 @@ from .email import FAILED, PENDING, OutboxMessage, deliver_due, next_due_in
 from .extensions import db
 from .scheduling.links import new_link_token
 from .scheduling.models import IF_NEED_BE, PREFERRED, Event, Invitee
-from .transaction import unit_of_work
+from .transaction import TransactionConflict, unit_of_work
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
@@ -146,9 +146,9 @@ def outbox_worker(interval: float, once: bool) -> None:
             due_in = next_due_in()
             if due_in is not None:
                 wait = min(max(due_in, 0.2), interval)
-        except sa.exc.OperationalError as error:
+        except (sa.exc.OperationalError, TransactionConflict) as error:
             db.session.rollback()
-            click.echo(f"database unavailable, retrying: {error.orig}", err=True)
+            click.echo(f"database unavailable or busy, retrying: {getattr(error, 'orig', error)}", err=True)
         finally:
             db.session.remove()
         if once:

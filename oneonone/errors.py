@@ -141,8 +141,10 @@ def _same_site_referrer() -> str | None:
     """The page the form was posted from, when it is a page of this site (path and query)."""
     referrer = urlsplit(request.referrer or "")
     here = urlsplit(request.host_url)
-    if referrer.scheme != here.scheme or referrer.netloc != here.netloc or not referrer.path.startswith("/"):
+    if referrer.scheme != here.scheme or referrer.netloc != here.netloc:
         return None
+    if not referrer.path.startswith("/") or referrer.path.startswith("//") or "\\" in referrer.path:
+        return None  # "//evil.example/…" would leave the site
     return urlunsplit(("", "", referrer.path, referrer.query, ""))
 
 

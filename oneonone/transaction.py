@@ -16,6 +16,7 @@ mail is queued in the same transaction (oneonone/email.py), so a retry never sen
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 from collections.abc import Callable, Iterator
 from functools import wraps
@@ -23,7 +24,7 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm
-from flask import Flask, current_app, session
+from flask import Flask, current_app, g, request, session
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -36,7 +37,6 @@ T = TypeVar("T")
 CONFLICT_MESSAGE = ("Someone else changed this at the same moment, so nothing was saved. "
                     "Here is the current state; please check it and try again.")
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
-FLASHES = "_flashes"
 
 
 class TransactionConflict(ConflictError):
@@ -99,14 +99,39 @@ class _RollBack(Exception):
         self.response = response
 
 
+def _request_state() -> Callable[[], None]:
+    """What a view may change outside the database, and how to put it back before it runs again.
+
+    A retried view must start from the request as it came in: the browser session as it was (a
+    sign-out, a flashed "saved", a remembered link of the failed run are undone; Flask-Login reloads
+    the user from it) and every uploaded file at its start (the failed run read it to the end).
+    """
+    saved = copy.deepcopy(dict(session))
+
+    def restore() -> None:
+        session.clear()
+        session.update(copy.deepcopy(saved))
+        g.pop("_login_user", None)
+        for upload in request.files.values():
+            if upload.stream.seekable():
+                upload.stream.seek(0)
+
+    return restore
+
+
 def transactional(view: Callable) -> Callable:
     """A view as one unit of work: committed when it answers below 400, rolled back otherwise."""
 
     @wraps(view)
     def run(*args, **kwargs):
-        flashes = list(session.get(FLASHES, []))
+        restore = _request_state()
+        runs = 0
 
         def attempt():
+            nonlocal runs
+            if runs:
+                restore()  # a retry: the same request again, not its first run's leftovers
+            runs += 1
             response = current_app.make_response(view(*args, **kwargs))
             if response.status_code >= 400:
                 raise _RollBack(response)
@@ -117,11 +142,8 @@ def transactional(view: Callable) -> Callable:
         except _RollBack as rolled_back:
             return rolled_back.response
         except TransactionConflict:
-            # A "saved" message flashed before the commit failed would now be a lie.
-            if flashes:
-                session[FLASHES] = flashes
-            else:
-                session.pop(FLASHES, None)
+            # Nothing of the failed run stands: not a "saved" it flashed, not a sign-out it did.
+            restore()
             raise
 
     return run
