@@ -37,10 +37,34 @@ To enumerate maximal schedules only, "row r leaves slot s" is split in two
 children: somebody else takes s, or s stays free and everybody who picked s
 must be scheduled elsewhere; a row fixed as unscheduled makes all the slots it
 picked required.
+
+Explanations
+------------
+Three pure helpers explain the best schedule (all exact, all built on the same
+graph):
+
+* :func:`would_fit` -- for every invitee left out, the free-to-pick slots that
+  would seat one more person had they picked it.  A slot s does iff some
+  maximum matching leaves s free (then the invitee takes it; conversely an
+  augmenting path through the new edge frees s).  Those slots are found by one
+  breadth-first search backwards along alternating paths from the free
+  columns, so the answer is the same set for every invitee left out (none of
+  their own picks can be in it, or the schedule would not be of maximum size).
+* :func:`forced` -- for every meeting of the best schedule, whether every
+  schedule with the same Score has it.  On the costs without the start-time
+  tie-break, optimal duals (Bellman-Ford from the free columns) characterise
+  every optimal matching: tight edges only, and every column with a positive
+  dual covered.  The matching differs from another optimal one exactly along
+  alternating cycles of tight edges, or alternating paths from a zero-dual
+  column to a free one (closed into cycles through a hub); a meeting is free
+  to move iff its row and column share a strongly connected component of that
+  graph (the dummy columns cover "unscheduled instead").
+* :func:`changes` -- who moves between two schedules.
 """
 
 from __future__ import annotations
 
+import copy
 import heapq
 from collections import Counter
 from collections.abc import Iterable
@@ -70,7 +94,10 @@ __all__ = [
     "Score",
     "Slot",
     "Unscheduled",
+    "changes",
+    "forced",
     "suggest_schedules",
+    "would_fit",
 ]
 
 PREFERENCES = ("preferred", "if_need_be")
@@ -177,6 +204,100 @@ def suggest_schedules(
         raise ValueError(f"k must be >= 1, got {k}")
     inst = _Instance.build(slots, invitees, picks, confirmed)
     return [inst.schedule(node.match) for node in _Search(inst).best(int(k))]
+
+
+def would_fit(
+    slots: Iterable[Slot],
+    invitees: Iterable[int],
+    picks: Iterable[Pick],
+    confirmed: Iterable[Meeting],
+    schedule: Schedule,
+) -> dict[int, tuple[int, ...]]:
+    """Per invitee left out of the best schedule: the slots that would seat one more person had they picked it.
+
+    ``schedule`` is the best schedule for the same input (any schedule of maximum size will
+    do).  For every invitee in its ``unscheduled``: the ids of the slots they did not pick and
+    no confirmed meeting takes such that, with that one extra pick, the most invitees that can
+    be scheduled (confirmed meetings kept) grows by one -- in start order (then id).  Raises
+    ValueError if the schedule does not belong to the input or is not of maximum size.
+    """
+    inst = _Instance.build(slots, invitees, picks, confirmed)
+    match = _match_of(inst, schedule)
+    left_out = [u.invitee for u in schedule.unscheduled]
+    if not left_out:
+        return {}
+    good_cols, reached_rows = _columns_left_free(inst, match)
+    if np.any(reached_rows & inst.is_dummy[match]):
+        raise ValueError("schedule is not of maximum size for these inputs: one more invitee fits")
+    # Slots no active row picked are free in every schedule; confirmed slots are out.
+    fits = np.ones(len(inst.slot_ids), dtype=bool)
+    fits[inst.col_rank] = good_cols
+    fits[[r for _, r, _ in inst.fixed]] = False
+    ids = tuple(map(inst.slot_ids.__getitem__, np.flatnonzero(fits).tolist()))
+    return dict.fromkeys(left_out, ids)
+
+
+def forced(
+    slots: Iterable[Slot],
+    invitees: Iterable[int],
+    picks: Iterable[Pick],
+    confirmed: Iterable[Meeting],
+    schedule: Schedule,
+) -> dict[int, bool]:
+    """Per invitee with a (not confirmed) meeting in the best schedule: is it in every equally good schedule?
+
+    True iff every schedule with the same Score as ``schedule`` (scheduled, high priority,
+    preferred; the start-time tie-break ignored) meets this invitee in this same slot.
+    ``schedule`` must be a best schedule for the same input (ValueError otherwise).
+    """
+    inst = _Instance.build(slots, invitees, picks, confirmed)
+    match = _match_of(inst, schedule)
+    n = inst.n
+    if not n:
+        return {}
+    flat = copy.copy(inst)
+    flat.ecost = _score_costs(inst)
+    owner = np.full(inst.n_cols, -1, dtype=np.int64)
+    owner[inst.ecol[match]] = np.arange(n)
+    node = _Node(
+        cost=int(flat.ecost[match].sum()),
+        match=match,
+        owner=owner,
+        u=None,
+        pi=None,
+        row_active=np.ones(n, dtype=bool),
+        col_active=np.ones(inst.n_cols, dtype=bool),
+        required=np.zeros(inst.n_cols, dtype=bool),
+        allowed=np.ones(inst.erow.size, dtype=bool),
+    )
+    search = _Search(flat)
+    try:
+        search.root_duals(node)
+    except RuntimeError:
+        raise ValueError("schedule is not a best schedule for these inputs") from None
+    assert node.u is not None and node.pi is not None
+    rc = flat.ecost - node.u[inst.erow] + node.pi[inst.ecol]
+    live = np.ones(inst.erow.size, dtype=bool)
+    live[match] = False
+    same_scc, _ = search._tight_reach(node, rc, live)
+    rows = np.flatnonzero(~inst.is_dummy[match])
+    invitee_ids = map(inst.inv_ids.__getitem__, inst.row_inv[rows].tolist())
+    return dict(zip(invitee_ids, (~same_scc[rows]).tolist(), strict=True))
+
+
+def changes(best: Schedule, other: Schedule) -> tuple[tuple[int, int | None, int | None], ...]:
+    """(invitee, slot in best or None, slot in other or None) for every invitee whose slot differs.
+
+    Invitees with a slot in ``best`` come first, in its slot order; then those who have a slot
+    only in ``other``, in its slot order.
+    """
+    mine = {a.invitee: a.slot for a in best.assignments}
+    theirs = {a.invitee: a.slot for a in other.assignments}
+    out: list[tuple[int, int | None, int | None]] = [
+        (i, s, theirs.get(i)) for i, s in mine.items() if i not in theirs or theirs[i] != s
+    ]
+    out += [(i, None, s) for i, s in theirs.items() if i not in mine]
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- #
@@ -955,3 +1076,86 @@ class _Search:
                 pending.deferred = True
                 heapq.heappush(heap, (base + limit + 1, 1, next(seq), pending))
         return out
+
+
+# --------------------------------------------------------------------------- #
+# Explanations
+# --------------------------------------------------------------------------- #
+
+
+def _match_of(inst: _Instance, schedule: Schedule) -> IntArray:
+    """The schedule as a matching of inst (edge index per row, dummy if unscheduled).
+
+    Raises ValueError if it is not a schedule of this input: a meeting on a pair nobody picked,
+    a clash, a confirmed meeting missing or made up, or the wrong invitees left out.
+    """
+    wrong = "schedule does not belong to these inputs"
+    index_of = {i: x for x, i in enumerate(inst.inv_ids)}
+    rank_of = {sid: r for r, sid in enumerate(inst.slot_ids)}
+    fixed = {(inst.inv_ids[x], inst.slot_ids[r]) for x, r, _ in inst.fixed}
+    if {(a.invitee, a.slot) for a in schedule.assignments if a.fixed} != fixed:
+        raise ValueError(f"{wrong}: its confirmed meetings differ")
+    moving = [a for a in schedule.assignments if not a.fixed]
+    try:
+        xs = np.array([index_of[a.invitee] for a in moving], dtype=np.int64)
+        ranks = np.array([rank_of[a.slot] for a in moving], dtype=np.int64)
+    except (KeyError, TypeError):
+        raise ValueError(f"{wrong}: unknown invitee or slot") from None
+    n_inv, n_slots = len(inst.inv_ids), len(inst.slot_ids)
+    row_of = np.full(n_inv, -1, dtype=np.int64)
+    row_of[inst.row_inv] = np.arange(inst.n)
+    col_of = np.full(n_slots, -1, dtype=np.int64)
+    col_of[inst.col_rank] = np.arange(inst.m)
+    rows, cols = row_of[xs], col_of[ranks]
+    width = inst.n_cols
+    keys = inst.erow * width + inst.ecol  # sorted: edges are by (row, column)
+    want = rows * width + cols
+    at = np.minimum(np.searchsorted(keys, want), max(keys.size - 1, 0))
+    if np.any(rows < 0) or np.any(cols < 0) or (want.size and np.any(keys[at] != want)):
+        raise ValueError(f"{wrong}: a meeting on a slot the invitee did not pick (or a confirmed one)")
+    if np.unique(rows).size != rows.size or np.unique(cols).size != cols.size:
+        raise ValueError(f"{wrong}: an invitee or a slot has two meetings")
+    match = inst.indptr[1:] - 1  # every row on its dummy ...
+    match[rows] = at  # ... but the scheduled ones
+    scheduled = np.zeros(n_inv, dtype=bool)
+    scheduled[xs] = True
+    left_out = np.flatnonzero(inst.waiting & ~scheduled).tolist()
+    if [u.invitee for u in schedule.unscheduled] != [inst.inv_ids[x] for x in left_out]:
+        raise ValueError(f"{wrong}: the invitees left out differ")
+    return match
+
+
+def _columns_left_free(inst: _Instance, match: IntArray) -> tuple[BoolArray, BoolArray]:
+    """Real columns some maximum matching leaves free, and rows with an alternating path to a free column.
+
+    Breadth-first search backwards from the free real columns: a covered column is reached when
+    its row has an edge to a reached column (that row can move there, leaving its own free).
+    """
+    n, m = inst.n, inst.m
+    real = ~inst.is_dummy
+    erow, ecol = inst.erow[real], inst.ecol[real]
+    owner = np.full(m, -1, dtype=np.int64)
+    scheduled = np.flatnonzero(~inst.is_dummy[match])
+    owner[inst.ecol[match[scheduled]]] = scheduled
+    hub = n + m
+    free = np.flatnonzero(owner < 0)
+    # Backward arcs: column -> every row that picked it; scheduled row -> its column; hub -> free columns.
+    src = np.concatenate([n + ecol, scheduled, np.full(free.size, hub)])
+    dst = np.concatenate([erow, n + inst.ecol[match[scheduled]], n + free])
+    graph = csr_array((np.ones(src.size), (src, dst)), shape=(hub + 1, hub + 1))
+    reached = np.zeros(hub + 1, dtype=bool)
+    reached[breadth_first_order(graph, hub, directed=True, return_predecessors=False)] = True
+    return reached[n:hub], reached[:n]
+
+
+def _score_costs(inst: _Instance) -> IntArray:
+    """Edge costs of inst without the start-time tie-break: equal cost iff equal Score."""
+    n, m = inst.n, inst.m
+    real = ~inst.is_dummy
+    hp_edge = inst.hp_rank[inst.col_rank[np.where(real, inst.ecol, 0)]] & real if m else np.zeros_like(real)
+    pref_edge = inst.e_pref & real
+    n_hp = int(inst.hp_rank[inst.col_rank].sum())
+    n_pref = int(np.count_nonzero(np.bincount(inst.erow[pref_edge], minlength=n)))
+    w_sched, w_hp, w_pref, base = _level_weights(n, m, n_hp, n_pref, 0)
+    weight = np.where(real, w_sched + w_hp * hp_edge + w_pref * pref_edge, 0)
+    return (base - weight).astype(np.int64)
