@@ -78,6 +78,25 @@ def suggested(args, calendar_id: int):
     return {"schedules": services.suggest_for_calendar(calendar, args["k"])}
 
 
+@bp.route("/calendars/<id:calendar_id>/invitees/<id:contact_id>/ask/", methods=["POST"])
+@requires(OWNER)
+@bp.body(schemas.AskSchema)
+@bp.response(200, schemas.AskedSchema, description="The invitee was emailed those times (their page marks "
+                                                     "them); asking again for the same times within a minute "
+                                                     "sends nothing more.")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(operationId="askAboutTimes")
+def ask(data, calendar_id: int, contact_id: int):
+    """Ask a left-out invitee about the free times that would seat them
+
+    `timeslots` must be among the invitee's `would_fit` in `GET /api/calendars/{calendar_id}/suggested/`
+    (else 400 naming `timeslots`). The email lists the times in the invitee's zone and carries a
+    fresh link to their page.
+    """
+    calendar = calendar_services.get_calendar(current_owner(), calendar_id)
+    return services.ask_about_times(calendar, contact_id, data["timeslots"])
+
+
 @bp.route("/timeslots/<id:timeslot_id>/events/", methods=["GET"])
 @requires(OWNER)
 @bp.arguments(schemas.PageArgsSchema, location="query")

@@ -295,17 +295,47 @@ class AssignmentSchema(ma.Schema):
     contact = ma.fields.Integer(attribute="contact_id", required=True)
     timeslot = ma.fields.Integer(attribute="timeslot_id", required=True)
     event = ma.fields.Integer(attribute="event_id", required=True)
+    forced = ma.fields.Boolean(required=True, metadata={
+        "description": "true when every schedule as good as the best (same score) gives this invitee this "
+                       "same slot: the only slot they can have."})
 
 
 class UnscheduledSchema(ma.Schema):
     contact = ma.fields.Integer(attribute="contact_id", required=True)
     reason = ma.fields.String(required=True, validate=ma.validate.OneOf(["no_picks", "slots_taken"]))
+    would_fit = ma.fields.List(ma.fields.Integer(), required=True, metadata={
+        "description": "In the best schedule: the timeslots this invitee did not pick that would seat them "
+                       "without unseating anyone (confirmed meetings kept), in start order. Ask them with "
+                       "POST /api/calendars/{calendar_id}/invitees/{contact_id}/ask/. Empty elsewhere."})
+
+
+class ChangeSchema(ma.Schema):
+    contact = ma.fields.Integer(attribute="contact_id", required=True)
+    from_timeslot = ma.fields.Integer(attribute="from_timeslot_id", required=True, allow_none=True,
+                                      metadata={"description": "Their slot in the best schedule; null: none."})
+    to_timeslot = ma.fields.Integer(attribute="to_timeslot_id", required=True, allow_none=True,
+                                    metadata={"description": "Their slot in this schedule; null: none."})
 
 
 class ScheduleSchema(ma.Schema):
     score = ma.fields.Nested(ScoreSchema, required=True)
     assignments = ma.fields.List(ma.fields.Nested(AssignmentSchema), required=True)
     unscheduled = ma.fields.List(ma.fields.Nested(UnscheduledSchema), required=True)
+    changes = ma.fields.List(ma.fields.Nested(ChangeSchema), required=True, attribute="change_list", metadata={
+        "description": "How this schedule differs from the best, invitee by invitee (empty for the best)."})
+    equally_good = ma.fields.Boolean(required=True, metadata={
+        "description": "true for a schedule after the best whose score equals the best's."})
+
+
+class AskSchema(RequestSchema):
+    timeslots = ma.fields.List(Id(), required=True, validate=ma.validate.Length(min=1), metadata={
+        "description": "Timeslot ids, each among the invitee's `would_fit` in the suggested schedules."})
+
+
+class AskedSchema(ma.Schema):
+    contact = ma.fields.Integer(attribute="contact_id", required=True)
+    asked_timeslots = ma.fields.List(ma.fields.Integer(), attribute="asked_timeslot_ids", required=True)
+    asked_at = ma.fields.AwareDateTime(required=True)
 
 
 class SuggestionsSchema(ma.Schema):

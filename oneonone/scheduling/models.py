@@ -41,6 +41,9 @@ class Invitee(db.Model):
     timezone: Mapped[str | None] = mapped_column(sa.String(64))
     # SEQUENCE of the meeting's iCalendar entry; its UID is stable per invitee.
     ics_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The free times the owner last asked this invitee about (from the suggestions), and when.
+    asked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    asked_timeslot_ids: Mapped[list | None] = mapped_column(sa.JSON)
 
     calendar: Mapped[Calendar] = relationship(back_populates="invitees")
     contact: Mapped[Contact] = relationship(back_populates="invitations")

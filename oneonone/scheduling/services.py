@@ -490,12 +490,24 @@ class SuggestedAssignment:
     high_priority: bool
     preference: str | None
     fixed: bool
+    forced: bool = False  # the only slot this invitee has in every schedule as good as the best
 
 
 @dataclass(frozen=True)
 class SuggestedUnscheduled:
     contact_id: int
     reason: str
+    # Free slots they did not pick that would seat them without unseating anyone (best schedule only).
+    would_fit: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class SuggestedChange:
+    """How an alternative differs from the best schedule for one invitee (None: not scheduled)."""
+
+    contact_id: int
+    from_timeslot_id: int | None
+    to_timeslot_id: int | None
 
 
 @dataclass(frozen=True)
@@ -503,13 +515,23 @@ class SuggestedSchedule:
     score: suggest.Score
     assignments: tuple[SuggestedAssignment, ...]
     unscheduled: tuple[SuggestedUnscheduled, ...]
+    changes: tuple[SuggestedChange, ...] | None = None  # None for the best schedule itself
+    equally_good: bool = False  # an alternative whose score equals the best's
+
+    @property
+    def change_list(self) -> tuple[SuggestedChange, ...]:
+        return self.changes or ()
 
 
 def suggest_for_calendar(calendar: Calendar, k: int = 3) -> list[SuggestedSchedule]:
-    """The k best schedules for the calendar's answers, best first (confirmed meetings kept)."""
+    """The k best schedules for the calendar's answers, best first (confirmed meetings kept).
+
+    The best one also says which meetings are forced and, for each invitee it leaves out, which
+    other free times would seat them; each alternative lists how it differs from the best.
+    """
     if not isinstance(k, int) or not 1 <= k <= MAX_SUGGESTIONS:
         raise ValidationError.for_field("k", f"Ask for 1 to {MAX_SUGGESTIONS} schedules.")
-    slots = db.session.execute(
+    slot_rows = db.session.execute(
         sa.select(Timeslot.id, Timeslot.start_time, Timeslot.end_time, Timeslot.high_priority)
         .where(Timeslot.calendar_id == calendar.id)).all()
     contact_ids = list(db.session.scalars(
@@ -518,24 +540,80 @@ def suggest_for_calendar(calendar: Calendar, k: int = 3) -> list[SuggestedSchedu
         sa.select(Event.id, Event.contact_id, Event.timeslot_id, Event.preference, Event.confirmed)
         .where(Event.calendar_id == calendar.id)).all()
     event_ids = {(e.contact_id, e.timeslot_id): e.id for e in events}
-    schedules = suggest.suggest_schedules(
-        slots=[suggest.Slot(s.id, s.start_time, s.end_time, s.high_priority) for s in slots],
-        invitees=contact_ids,
-        picks=[suggest.Pick(e.contact_id, e.timeslot_id, e.preference) for e in events],
-        confirmed=[suggest.Meeting(e.contact_id, e.timeslot_id) for e in events if e.confirmed],
-        k=k,
-    )
-    return [
-        SuggestedSchedule(
+    problem = {
+        "slots": [suggest.Slot(s.id, s.start_time, s.end_time, s.high_priority) for s in slot_rows],
+        "invitees": contact_ids,
+        "picks": [suggest.Pick(e.contact_id, e.timeslot_id, e.preference) for e in events],
+        "confirmed": [suggest.Meeting(e.contact_id, e.timeslot_id) for e in events if e.confirmed],
+    }
+    schedules = suggest.suggest_schedules(**problem, k=k)
+    if not schedules:
+        return []
+    best = schedules[0]
+    fits = suggest.would_fit(**problem, schedule=best)
+    forced_in_best = suggest.forced(**problem, schedule=best)
+    forced = {(a.invitee, a.slot) for a in best.assignments if forced_in_best.get(a.invitee)}
+
+    def convert(schedule: suggest.Schedule, first: bool) -> SuggestedSchedule:
+        changes = None if first else tuple(
+            SuggestedChange(contact, before, after) for contact, before, after in suggest.changes(best, schedule))
+        return SuggestedSchedule(
             score=schedule.score,
             assignments=tuple(
                 SuggestedAssignment(a.invitee, a.slot, event_ids[(a.invitee, a.slot)], a.high_priority,
-                                    a.preference, a.fixed)
+                                    a.preference, a.fixed, (a.invitee, a.slot) in forced)
                 for a in schedule.assignments),
-            unscheduled=tuple(SuggestedUnscheduled(u.invitee, u.reason) for u in schedule.unscheduled),
+            unscheduled=tuple(SuggestedUnscheduled(u.invitee, u.reason, tuple(fits.get(u.invitee, ())))
+                              for u in schedule.unscheduled),
+            changes=changes,
+            equally_good=not first and schedule.score == best.score,
         )
-        for schedule in schedules
-    ]
+
+    return [convert(schedule, n == 0) for n, schedule in enumerate(schedules)]
+
+
+ASK_AGAIN_AFTER = dt.timedelta(seconds=60)
+
+
+def ask_about_times(calendar: Calendar, contact_id: int, timeslot_ids: Iterable[int]) -> Invitee:
+    """Email a left-out invitee the free times that would seat them, marked on their page.
+
+    The times must be among the best schedule's `would_fit` for them. Asking again for the same
+    times within a minute (a double click) sends nothing more. Like a reminder, the email carries
+    a fresh link.
+    """
+    lock_row(Calendar, calendar.id)
+    invitee = db.session.scalar(
+        sa.select(Invitee).where(Invitee.calendar_id == calendar.id, Invitee.contact_id == contact_id)
+        .execution_options(populate_existing=True))
+    if invitee is None:
+        raise NotFoundError("That contact is not invited to this calendar.",
+                            {"contact": ["Not invited to this calendar."]})
+    wanted = list(dict.fromkeys(timeslot_ids))
+    [best] = suggest_for_calendar(calendar, 1)
+    fit = next((u.would_fit for u in best.unscheduled if u.contact_id == contact_id), ())
+    if not wanted or not set(wanted) <= set(fit):
+        problem = ("Choose times among those that would seat them." if fit
+                   else "No free time would seat them now; the suggestions have changed.")
+        raise ValidationError.for_field("timeslots", problem)
+    order = {slot_id: n for n, slot_id in enumerate(fit)}
+    wanted.sort(key=order.__getitem__)
+    now = utcnow()
+    if (invitee.asked_timeslot_ids == wanted and invitee.asked_at is not None
+            and invitee.asked_at > now - ASK_AGAIN_AFTER):
+        return invitee
+    times = list(db.session.scalars(
+        sa.select(Timeslot).where(Timeslot.id.in_(wanted)).order_by(Timeslot.start_time, Timeslot.id)))
+    token = _rotate(invitee)
+    invitee.asked_at, invitee.asked_timeslot_ids = now, wanted
+    owner = calendar.owner
+    queue_email(
+        invitee.contact.email, f"{owner.full_name} asks: could you make one of these times? {calendar.name}",
+        "ask", invitee=invitee, contact=invitee.contact, calendar=calendar, owner=owner,
+        link=pick_url(token), times=times,
+    )
+    db.session.flush()
+    return invitee
 
 
 # ---- read models for the pages ------------------------------------------------------------------

@@ -139,6 +139,24 @@ def resend(calendar_id: int, invitee_id: int):
     return redirect(url_for(".invitees", calendar_id=calendar_id))
 
 
+@bp.route("/calendars/<int:calendar_id>/invitees/<int:invitee_id>/ask", methods=["POST"])
+@login_required
+@limiter.limit("30 per hour", key_func=_owner_key)
+def ask(calendar_id: int, invitee_id: int):
+    """Ask a left-out invitee about the free times that would seat them (from the suggestions)."""
+    invitee = _owned_invitee(calendar_id, invitee_id)
+    ids = [slot_id for slot_id in (parse_id(value) for value in request.form.getlist("timeslot_id")) if slot_id]
+    try:
+        services.ask_about_times(invitee.calendar, invitee.contact_id, ids)
+    except DomainError as error:
+        flash(f"{invitee.contact.full_name} was not asked: {error.message}", "warning")
+    else:
+        count = len(set(ids))
+        flash(f"{invitee.contact.full_name} was asked about {count} time{'' if count == 1 else 's'} "
+              f"by email; their page marks them.", "success")
+    return redirect(url_for(".suggestions", calendar_id=calendar_id))
+
+
 @bp.route("/calendars/<int:calendar_id>/invitees/<int:invitee_id>/revoke", methods=["POST"])
 @login_required
 def revoke(calendar_id: int, invitee_id: int):
@@ -196,9 +214,11 @@ def suggestions(calendar_id: int):
         k = 3
     schedules = services.suggest_for_calendar(calendar, k)
     slots = {s.id: s for s in db.session.scalars(sa.select(Timeslot).where(Timeslot.calendar_id == calendar.id))}
-    contacts = {c.id: c for c in db.session.scalars(
-        sa.select(Contact).join(Invitee, Invitee.contact_id == Contact.id)
-        .where(Invitee.calendar_id == calendar.id))}
+    rows = db.session.execute(
+        sa.select(Contact, Invitee).join(Invitee, Invitee.contact_id == Contact.id)
+        .where(Invitee.calendar_id == calendar.id)).all()
+    contacts = {contact.id: contact for contact, _ in rows}
+    invitees = {contact.id: invitee for contact, invitee in rows}
     answered = db.session.scalar(sa.select(sa.func.count()).select_from(Invitee).where(
         Invitee.calendar_id == calendar.id, Invitee.responded_at.is_not(None)))
     zone = ZoneInfo(calendar.timezone)
@@ -209,7 +229,8 @@ def suggestions(calendar_id: int):
     ]
     return render_template(
         "scheduling/suggestions.html", calendar=calendar, schedules=schedules, days=days, slots=slots,
-        contacts=contacts, k=k, answered=answered, invitee_count=len(contacts), labels=PREFERENCE_LABELS,
+        contacts=contacts, invitees=invitees, k=k, answered=answered, invitee_count=len(contacts),
+        labels=PREFERENCE_LABELS,
     )
 
 
