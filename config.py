@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 
@@ -22,12 +23,10 @@ def _database_url(url: str | None) -> str | None:
     return url
 
 
-DEV_SECRET_KEY = "dev-only-insecure-secret-key"
-
-
 class Config:
     APP_ENV = os.environ.get("APP_ENV", "development")
-    SECRET_KEY = os.environ.get("SECRET_KEY") or DEV_SECRET_KEY
+    # Unset: outside production the app makes a random key once per instance (instance/secret_key).
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
     # None means "a SQLite file in the instance folder", resolved by create_app.
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"))
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -53,6 +52,16 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
+
+    # Sign-in sessions (rows in user_sessions): one unused this many days ends; a "Keep me signed in"
+    # one lasts as long as its cookie, REMEMBER_COOKIE_DURATION.
+    SESSION_MAX_IDLE_DAYS = float(os.environ.get("SESSION_MAX_IDLE_DAYS", "14") or 14)
+    REMEMBER_COOKIE_DURATION = dt.timedelta(days=365)
+    # An API token unused this many days expires.
+    API_TOKEN_MAX_IDLE_DAYS = float(os.environ.get("API_TOKEN_MAX_IDLE_DAYS", "30") or 30)
+    # Seconds a password-reset link lasts, and a link that verifies an email address.
+    PASSWORD_RESET_MAX_AGE = 3600
+    VERIFY_EMAIL_MAX_AGE = 7 * 86400
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

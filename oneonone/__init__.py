@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
 
-from config import DEV_SECRET_KEY, Config
+from config import Config
 
 from .extensions import bootstrap, csrf, db, limiter, login_manager, mail, migrate, talisman
+
+# Keys that once shipped as defaults: anyone can sign cookies with them, so none is accepted.
+PUBLIC_SECRET_KEYS = {"dev-only-insecure-secret-key"}
 
 CSP = {
     "default-src": "'self'",
@@ -26,10 +30,11 @@ CSP = {
 }
 
 
-def create_app(config: type | dict[str, Any] | None = None) -> Flask:
+def create_app(config: type | dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     """Create and configure the application."""
     app = Flask(
         __name__,
+        instance_path=instance_path,
         instance_relative_config=True,
         template_folder="../templates",
         static_folder="../static",
@@ -45,8 +50,13 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     if not app.config.get("UPLOAD_FOLDER"):
         app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
-    if app.config["APP_ENV"] == "production" and app.config["SECRET_KEY"] == DEV_SECRET_KEY:
-        raise RuntimeError("SECRET_KEY must be set in production (APP_ENV=production).")
+    if app.config.get("SECRET_KEY") in PUBLIC_SECRET_KEYS:
+        raise RuntimeError("SECRET_KEY is a value published in OneOnOne's source; set a random one, or unset "
+                           "it outside production for a key of this instance's own.")
+    if not app.config.get("SECRET_KEY"):
+        if app.config["APP_ENV"] == "production":
+            raise RuntimeError("SECRET_KEY must be set in production (APP_ENV=production).")
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
 
     register_extensions(app)
     register_blueprints(app)
@@ -56,6 +66,31 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def instance_secret_key(folder: str) -> str:
+    """This instance's own random key, made once and kept in `<instance>/secret_key` (mode 0600).
+
+    Two installs never share it. Concurrent first starts (gunicorn workers) agree on one key: the
+    file is written aside and linked into place, which fails if another process got there first.
+    """
+    path = os.path.join(folder, "secret_key")
+    if not os.path.exists(path):
+        draft = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft)
+    with open(path) as file:
+        key = file.read().strip()
+    if len(key) < 32:
+        raise RuntimeError(f"{path} holds no usable key; delete it to make a new one.")
+    return key
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:

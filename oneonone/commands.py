@@ -16,6 +16,7 @@ from flask.cli import with_appcontext
 from .accounts.models import User
 from .calendars.models import Calendar, Timeslot
 from .contacts.models import Contact
+from .db_types import utcnow
 from .email import FAILED, PENDING, OutboxMessage, deliver_due, next_due_in
 from .extensions import db
 from .scheduling.links import new_link_token
@@ -36,7 +37,7 @@ def seed_demo_data() -> tuple[User, bool]:
     if user is not None:
         return user, False
     user = User(first_name="Demo", last_name="Owner", username="demo", email=DEMO_EMAIL,
-                timezone="Europe/London")
+                timezone="Europe/London", email_verified_at=utcnow())
     user.set_password(DEMO_PASSWORD)
     db.session.add(user)
     contacts = [

@@ -69,6 +69,10 @@ class OutboxMessage(db.Model):
     invitee_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("invitees.id", ondelete="SET NULL"), index=True
     )
+    # The owner whose action sent it. When the owner deletes their account, their sent messages
+    # are deleted and the pending ones (the cancellations) marked `discard`: gone once delivered.
+    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    discard: Mapped[bool] = mapped_column(default=False)
 
     def __str__(self) -> str:
         return f"#{self.id} {self.status} to {self.recipient}: {self.subject}"
@@ -116,6 +120,9 @@ def queue_email(
         body_html=html,
         attachments=[a.__dict__ for a in attachments],
     )
+    owner = context.get("owner")
+    if owner is not None:
+        message.owner_id = owner.id
     invitee = context.get("invitee")
     if invitee is not None:
         if invitee.id is None:
@@ -199,14 +206,24 @@ def _record(message: Outgoing, error: Exception | None) -> None:
         row.attempts += 1
         if error is None:
             row.status, row.sent_at, row.last_error = SENT, now, None
-            return
-        row.last_error = f"{type(error).__name__}: {error}"[:2000]
-        if row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
-            row.status = FAILED
-            log.error("mail %s to %s failed for good after %s attempts: %s",
-                      row.id, row.recipient, row.attempts, row.last_error)
         else:
-            row.next_attempt_at = now + _backoff(row.attempts)
+            row.last_error = f"{type(error).__name__}: {error}"[:2000]
+            if row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+                row.status = FAILED
+                log.error("mail %s to %s failed for good after %s attempts: %s",
+                          row.id, row.recipient, row.attempts, row.last_error)
+            else:
+                row.next_attempt_at = now + _backoff(row.attempts)
+        if row.discard and row.status != PENDING:
+            session.delete(row)  # its owner deleted the account: keep nothing once it is done
+
+
+def forget_owner_mail(owner_id: int) -> None:
+    """An owner is deleting their account: drop their finished messages, discard the rest when done."""
+    db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.owner_id == owner_id,
+                                                      OutboxMessage.status != PENDING))
+    db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.owner_id == owner_id)
+                       .values(discard=True).execution_options(synchronize_session=False))
 
 
 def _to_mail(message: Outgoing) -> Message:

@@ -43,10 +43,10 @@ def wants_json() -> bool:
 
 
 def json_error(status: int, message: str | None = None, fields: dict | None = None,
-               reference: str | None = None):
+               reference: str | None = None, code: str | None = None):
     """A JSON error body in the API's shape (with the request id as `reference` for a 500)."""
     body = {
-        "error": CODES.get(status, "error"),
+        "error": code or CODES.get(status, "error"),
         "message": message or MESSAGES.get(status, "Error."),
         "fields": fields or {},
     }
@@ -157,7 +157,7 @@ def handle_domain_error(error: DomainError):
     """
     db.session.rollback()
     if wants_json():
-        return json_error(error.status, error.message, error.fields)
+        return json_error(error.status, error.message, error.fields, code=error.code)
     back = _same_site_referrer() if request.method != "GET" else None
     if back is not None and back != request.path:
         flash(error.message, "warning")

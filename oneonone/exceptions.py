@@ -7,6 +7,7 @@ class DomainError(Exception):
     """Base class: a refusal with a message and, optionally, the fields at fault."""
 
     status = 400
+    code: str | None = None  # the API's `error` value, when it is more specific than the status's
 
     def __init__(self, message: str, fields: dict[str, list[str]] | None = None):
         super().__init__(message)

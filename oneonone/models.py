@@ -1,6 +1,6 @@
 """Every model, imported in one place so the metadata is complete (migrations, create_all)."""
 
-from .accounts.models import ApiToken, User
+from .accounts.models import ApiToken, User, UserSession
 from .calendars.models import Calendar, Timeslot
 from .contacts.models import Contact
 from .email import OutboxMessage
@@ -16,4 +16,5 @@ __all__ = [
     "RetiredLink",
     "Timeslot",
     "User",
+    "UserSession",
 ]

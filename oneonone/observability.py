@@ -83,13 +83,13 @@ def _token_paths(app: Flask) -> re.Pattern | None:
 
 def user_label() -> str:
     """The signed-in user's id, or "anonymous"; never queries the database (it may be what failed)."""
-    user = g.get("_login_user")
-    if user is not None and getattr(user, "is_authenticated", False):
-        return str(user.get_id())
-    api_user = g.get("api_user")
-    if api_user is not None:
-        return str(api_user.id)
-    user_id = session.get("_user_id")
+    # The cookies carry a session secret, not the user id: it must never reach a log. The id comes
+    # from the loaded object's identity, which reads nothing even after a rollback expired it.
+    for user in (g.get("_login_user"), g.get("api_user")):
+        if user is not None and getattr(user, "is_authenticated", False):
+            identity = sa.inspect(user).identity
+            return str(identity[0]) if identity else "unknown"
+    user_id = session.get("uid") if session.get("_user_id") else None  # see accounts.sessions.start_session
     return str(user_id) if user_id else "anonymous"
 
 

@@ -16,6 +16,7 @@ from mailsink import MailServer
 
 from config import TestConfig
 from oneonone import create_app
+from oneonone.db_types import utcnow
 from oneonone.extensions import db as _db
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -126,7 +127,8 @@ def make_user(db):
     def make(**overrides) -> User:
         n = next(counter)
         password = overrides.pop("password", DEFAULT_PASSWORD)
-        fields = {
+        verified = overrides.pop("verified", True)  # make_user(verified=False): a fresh sign-up
+        fields = {"email_verified_at": utcnow() if verified else None,
             "first_name": f"Owner{n}", "last_name": "Example", "username": f"owner{n}",
             "email": f"owner{n}@example.com", "timezone": "UTC", **overrides,
         }

@@ -19,6 +19,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def text_of(message) -> str:
+    """The text/plain part of a received message, decoded."""
+    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+
+
+def link_in(message, path: str) -> str:
+    """The path (and query) of the first link in the message's text that starts with `path`."""
+    import re
+
+    found = re.search(r"https?://[^/\s]+(" + re.escape(path) + r"[^\s]*)", text_of(message))
+    assert found, f"no {path} link in: {text_of(message)}"
+    return found.group(1)
+
+
 class Sink(Message):
     """The server's message store."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from mailsink import link_in
 
 from oneonone.accounts.models import User
 from oneonone.calendars.models import Calendar
@@ -121,7 +122,7 @@ def test_profile_edit(owner_client, owner, db):
     assert (owner.first_name, owner.username, owner.timezone) == ("Grace", "grace", "America/New_York")
 
 
-def test_profile_email_change_needs_current_password(owner_client, owner, db):
+def test_profile_email_change_needs_current_password(owner_client, owner, db, mailbox):
     data = {"first_name": "A", "last_name": "B", "username": owner.username,
             "email": "new@example.com", "timezone": "UTC"}
     response = owner_client.post("/accounts/profile", data=data)
@@ -133,7 +134,10 @@ def test_profile_email_change_needs_current_password(owner_client, owner, db):
                                  data={**data, "current_password": "correct-horse-battery"})
     assert response.status_code == 302
     db.session.refresh(owner)
-    assert owner.email == "new@example.com"
+    assert owner.email != "new@example.com" and owner.pending_email == "new@example.com"
+    owner_client.get(link_in(mailbox.to("new@example.com")[0], "/accounts/verify/"))
+    db.session.refresh(owner)
+    assert owner.email == "new@example.com" and owner.pending_email is None
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from mailsink import link_in
 
 from oneonone.accounts.models import ApiToken, User
 from oneonone.accounts.services import issue_api_token
@@ -330,12 +331,15 @@ def test_profile_partial_update(api, owner):
     assert body["last_name"] == owner.last_name and body["email"] == owner.email
 
 
-def test_profile_email_change_needs_the_current_password(api, owner, client):
+def test_profile_email_change_needs_the_current_password(api, owner, client, mailbox):
     assert_error(api.put("/api/accounts/profile/", {"email": "new@example.com"}), 400, "current_password")
     response = api.put("/api/accounts/profile/",
                        {"email": "new@example.com", "current_password": DEFAULT_PASSWORD})
-    assert response.status_code == 200 and response.get_json()["email"] == "new@example.com"
-    # Changing the email signs out every token; sign in again with the new address.
+    assert response.status_code == 200
+    assert response.get_json()["email"] == owner.email and response.get_json()["pending_email"] == "new@example.com"
+    # The new address takes over when its link is opened; that signs out every token.
+    [mail] = mailbox.to("new@example.com")
+    assert client.get(link_in(mail, "/accounts/verify/")).status_code == 302
     assert_error(api.get("/api/accounts/profile/"), 401)
     assert client.post("/api/accounts/signin/", json={"email": "new@example.com",
                                                       "password": DEFAULT_PASSWORD}).status_code == 200
@@ -372,7 +376,10 @@ def test_profile_refuses_bad_changes_and_writes_nothing(api, owner, db, body, fi
 
 
 def test_delete_account(api, owner, world, db):
-    response = api.delete("/api/accounts/delete/")
+    assert_error(api.request("DELETE", "/api/accounts/delete/", {}), 400, "password")
+    assert_error(api.request("DELETE", "/api/accounts/delete/", {"password": "not-my-password"}), 400, "password")
+    assert _count(db, User) == 1
+    response = api.request("DELETE", "/api/accounts/delete/", {"password": DEFAULT_PASSWORD})
     assert response.status_code == 204
     assert_error(api.get("/api/accounts/profile/"), 401)
     assert _count(db, User) == 0 and _count(db, Calendar) == 0 and _count(db, Contact) == 0
@@ -662,8 +669,12 @@ def test_suggested_schedules(api, world, make_invitee, make_event):
     schedules = response.get_json()["schedules"]
     assert schedules[0] == {
         "score": {"scheduled": 1, "high_priority": 1, "preferred": 1},
-        "assignments": [{"contact": world["ada"].id, "timeslot": world["ten"].id, "event": ada_ten.id}],
-        "unscheduled": [{"contact": world["bob"].id, "reason": "no_picks"}],
+        "assignments": [{"contact": world["ada"].id, "timeslot": world["ten"].id, "event": ada_ten.id,
+                         "forced": True}],
+        # Bob picked nothing: the free 09:00 would seat him, and so would 10:00 (Ada moves to 09:00).
+        "unscheduled": [{"contact": world["bob"].id, "reason": "no_picks",
+                         "would_fit": [world["nine"].id, world["ten"].id]}],
+        "changes": [], "equally_good": False,
     }
     assert schedules[1]["assignments"][0]["event"] == ada_nine.id
     assert len(schedules) == 2
@@ -711,7 +722,8 @@ def test_invitee_cannot_finalize_nor_see_others_events(client, world, make_invit
 # ---- every owner-only endpoint: no token is 401, another owner's token is 404 ------------------
 
 PUBLIC = {("/api/accounts/signup/", "GET"), ("/api/accounts/signup/", "POST"),
-          ("/api/accounts/signin/", "GET"), ("/api/accounts/signin/", "POST")}
+          ("/api/accounts/signin/", "GET"), ("/api/accounts/signin/", "POST"),
+          ("/api/accounts/password-reset/", "POST"), ("/api/accounts/password-reset/confirm/", "POST")}
 
 
 def _api_operations(app) -> list[tuple[str, str]]:
@@ -738,6 +750,8 @@ VALID_BODIES = {
                                                    "end_time": "2030-06-03T16:00"},
     ("/api/calendars/<id:calendar_id>/timeslots/<id:timeslot_id>/", "PUT"): {"high_priority": True},
     ("/api/events/<id:event_id>/", "PUT"): {"confirmed": True},
+    ("/api/calendars/<id:calendar_id>/invitees/<id:contact_id>/ask/", "POST"): {"timeslots": [1]},
+    ("/api/accounts/delete/", "DELETE"): {"password": "whatever-it-is"},
 }
 
 

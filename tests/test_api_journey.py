@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import schemathesis
+from mailsink import link_in
 
 LINK_RE = re.compile(r"http://oneonone\.test/pick/([A-Za-z0-9_\-]+)")
 
@@ -84,6 +85,12 @@ def test_a_client_following_only_the_openapi_document_does_the_whole_journey(app
     api.call("addTimeslot", expect=409, calendar_id=calendar["id"], body={
         "start_time": "2030-09-02T09:15", "end_time": "2030-09-02T09:45"})
     assert len(api.call("getCalendar", expect=200, calendar_id=calendar["id"])["timeslots"]) == 2
+
+    # Nobody is mailed for an owner whose own address is unverified; its link (mailed at sign-up) fixes that.
+    refused = api.call("inviteContact", expect=403, calendar_id=calendar["id"], contact_id=ada["id"])
+    assert refused["error"] == "email_not_verified" and not mailbox.to(ada["email"])
+    assert client.get(link_in(mailbox.to("grace@example.com")[-1], "/accounts/verify/")).status_code == 302
+    assert api.call("getProfile", expect=200)["email_verified"] is True
 
     tokens = {}
     for contact in (ada, alan):

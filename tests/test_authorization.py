@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.routing import Rule
 
 from oneonone.accounts.services import issue_api_token
@@ -18,20 +19,32 @@ from oneonone.transaction import unit_of_work
 PUBLIC = {
     "static", "bootstrap.static", "home.index", "accounts.signin", "accounts.signup", "accounts.signout",
     "scheduling.pick", "scheduling.pick_ics", "scheduling.feed",
+    "accounts.forgot_password", "accounts.reset_password", "accounts.verify",  # links mailed to an address
     "observability.healthz", "observability.metrics",  # /metrics: its own bearer token, 404 unset
 }
 # Owner pages that name no object: a second owner simply sees their own.
 OWN = {
     "calendars.index", "calendars.create", "contacts.index", "contacts.create", "contacts.import_csv",
     "contacts.import_sample", "accounts.profile", "accounts.delete", "scheduling.feed_rotate",
+    "accounts.end_other_sessions", "accounts.resend_verification",
 }
 # API endpoints open without a token.
-API_PUBLIC_PREFIXES = ("/api/openapi.json", "/api/docs", "/api/accounts/signup", "/api/accounts/signin")
+API_PUBLIC_PREFIXES = ("/api/openapi.json", "/api/docs", "/api/accounts/signup", "/api/accounts/signin",
+                       "/api/accounts/password-reset")
+OBJECT_ARGUMENTS = {"calendar_id", "contact_id", "timeslot_id", "invitee_id", "session_id", "token_id"}
 
 
 @pytest.fixture
-def world(owner, make_user, make_calendar, make_contact, make_timeslot, make_invitee, make_event, login, client):
+def world(owner, make_user, make_calendar, make_contact, make_timeslot, make_invitee, make_event, login, client,
+          db):
     """Owner A's objects; the client is signed in as owner B."""
+    from oneonone.accounts.models import ApiToken, UserSession
+
+    with unit_of_work():
+        issue_api_token(owner)
+        db.session.add(UserSession(user_id=owner.id, secret_hash="0" * 64))
+    owner_session = db.session.scalar(sa.select(UserSession.id))
+    owner_token = db.session.scalar(sa.select(ApiToken.id))
     calendar = make_calendar(owner=owner)
     contact = make_contact(owner=owner)
     slot = make_timeslot(calendar)
@@ -41,7 +54,7 @@ def world(owner, make_user, make_calendar, make_contact, make_timeslot, make_inv
     return {
         "ids": {"calendar_id": calendar.id, "contact_id": contact.id, "timeslot_id": slot.id,
                 "invitee_id": invitee.id, "event_id": event.id, "id": calendar.id, "tid": slot.id,
-                "token": token, "filename": "css/app.css"},
+                "token": token, "filename": "css/app.css", "session_id": owner_session, "token_id": owner_token},
         "intruder": intruder,
         "invitee_token": token,
     }
@@ -68,7 +81,7 @@ def test_every_html_rule_is_classified(app):
     for rule in _rules(app):
         if rule.rule.startswith("/api"):
             continue
-        has_object = bool(set(rule.arguments) & {"calendar_id", "contact_id", "timeslot_id", "invitee_id"})
+        has_object = bool(set(rule.arguments) & OBJECT_ARGUMENTS)
         assert rule.endpoint in PUBLIC or rule.endpoint in OWN or has_object, (
             f"{rule.rule} ({rule.endpoint}) is new: classify it in tests/test_authorization.py")
 

@@ -43,7 +43,7 @@ def world(owner, make_calendar, make_contact, make_timeslot, make_invitee, make_
     invitee, token = make_invitee(calendar, contact)
     make_event(slot, contact)
     return {"calendar_id": calendar.id, "contact_id": contact.id, "timeslot_id": slot.id,
-            "invitee_id": invitee.id, "token": token}
+            "invitee_id": invitee.id, "token": token, "session_id": 999_999, "token_id": 999_999}
 
 
 def _field_names(client, url: str, can_get: bool) -> list[str]:

@@ -45,6 +45,8 @@ def test_production_requires_a_secret_key_and_secure_cookies(database_url):
     base = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
     base["SQLALCHEMY_DATABASE_URI"] = database_url
     with pytest.raises(RuntimeError, match="SECRET_KEY must be set"):
+        create_app({**base, "APP_ENV": "production", "SECRET_KEY": None})
+    with pytest.raises(RuntimeError, match="published"):
         create_app({**base, "APP_ENV": "production", "SECRET_KEY": "dev-only-insecure-secret-key"})
     app = create_app({**base, "APP_ENV": "production", "SECRET_KEY": uuid.uuid4().hex,
                       "SESSION_COOKIE_SECURE": True})

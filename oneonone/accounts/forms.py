@@ -71,6 +71,23 @@ class PasswordForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=120)])
+    submit = SubmitField("Email me a link")
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password", validators=[DataRequired(), Length(min=10, max=256)],
+        description="At least 10 characters.",
+    )
+    repeat_password = PasswordField(
+        "Repeat new password",
+        validators=[DataRequired(), EqualTo("password", message="The two passwords do not match.")],
+    )
+    submit = SubmitField("Set new password")
+
+
 class DeleteAccountForm(FlaskForm):
     password = PasswordField("Your password", validators=[DataRequired()])
     confirm = BooleanField(

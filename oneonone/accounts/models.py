@@ -1,4 +1,4 @@
-"""Owners (users) and their API tokens."""
+"""Owners (users), their sign-in sessions and their API tokens."""
 
 from __future__ import annotations
 
@@ -38,6 +38,10 @@ class User(UserMixin, db.Model):
     # Private .ics feed of confirmed meetings; only the hash of its token is kept.
     feed_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # None until the owner opens the link emailed to `email`: until then OneOnOne mails nobody else.
+    email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # A new address waiting for its link to be opened; `email` stays in force until then.
+    pending_email: Mapped[str | None] = mapped_column(sa.String(120))
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="owner", cascade="all, delete-orphan", passive_deletes=True
@@ -48,6 +52,22 @@ class User(UserMixin, db.Model):
     api_tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
+    sessions: Mapped[list[UserSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    # The secret of the sign-in session this object was loaded through (not stored): Flask-Login
+    # keeps it in the session and remember-me cookies instead of the user id (see `get_id`).
+    session_secret = None  # type: str | None
+    session_id = None  # type: int | None
+
+    def get_id(self) -> str | None:
+        """What the cookies carry: the session's secret, never the (reusable) user id."""
+        return self.session_secret
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def set_password(self, password: str) -> None:
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
@@ -80,3 +100,24 @@ class ApiToken(db.Model):
 
     def __str__(self) -> str:
         return f"API token {self.id} of user {self.user_id}"
+
+
+class UserSession(db.Model):
+    """One signed-in browser. The cookies carry its random secret; only the hash is stored, so
+    signing out (deleting the row) ends that browser's session and remember-me login for good."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_agent: Mapped[str] = mapped_column(sa.String(255), default="")
+    ip_address: Mapped[str] = mapped_column(sa.String(64), default="")
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+
+    def __str__(self) -> str:
+        return f"session {self.id} of user {self.user_id}"

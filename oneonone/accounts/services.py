@@ -1,18 +1,36 @@
-"""Account operations: sign-up, sign-in, profile, password, deletion, API tokens."""
+"""Account operations: sign-up, sign-in, profile, password, deletion, API tokens.
+
+Mail: sign-up sends a verification link; an email change sends one to the new address and a notice
+to the old one; a password change sends a notice (see `recovery`). Deleting an account first sends
+`account_deleting`, so the features above accounts clean up their part (calendars cancel upcoming
+meetings by email, contacts remove their photo files) without accounts importing them.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from pathlib import Path
 
 import sqlalchemy as sa
+from blinker import Namespace
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from ..db_types import utcnow
+from ..email import forget_owner_mail
 from ..exceptions import ValidationError
 from ..extensions import db
 from ..validation import NAME_MAX, Problems, clean_email, clean_text, clean_timezone
+from . import recovery
 from .models import ApiToken, User, hash_token
+from .sessions import end_all_sessions, end_other_sessions, revoke_all_api_tokens
+
+signals = Namespace()
+# Sent with the user just before their account is deleted, inside the same transaction.
+account_deleting = signals.signal("account-deleting")
+TOKEN_TOUCH_EVERY = dt.timedelta(minutes=5)  # `last_used_at` is written at most this often
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 PASSWORD_MIN = 10
@@ -87,6 +105,7 @@ def register_user(
     user.set_password(password)
     db.session.add(user)
     _flush_unique(user)
+    recovery.queue_verification(user)
     return user
 
 
@@ -118,7 +137,11 @@ def authenticate(email: str | None, password: str | None) -> User | None:
 
 
 def update_profile(user: User, changes: dict, *, current_password: str | None = None) -> User:
-    """Change names, username, email or time zone; a new email needs the current password."""
+    """Change names, username, email or time zone; a new email needs the current password.
+
+    A new email does not take effect yet: it waits in `pending_email` for the link mailed to it
+    (`recovery.verify_email`), and the current address is told of the request.
+    """
     problems = Problems()
     merged = {
         "first_name": user.first_name, "last_name": user.last_name,
@@ -131,18 +154,24 @@ def update_profile(user: User, changes: dict, *, current_password: str | None = 
         problems.add("current_password", "Enter your current password to change your email.")
     _check_unique(problems, username=data["username"], email=data["email"], user_id=user.id)
     problems.raise_if_any()
+    new_email = data.pop("email")
     for key, value in data.items():
         setattr(user, key, value)
     user.timezone = zone
-    if email_changed:
-        _revoke_all_tokens(user)
+    if email_changed and new_email != user.pending_email:
+        user.pending_email = new_email
+        recovery.queue_verification(user)
+        recovery.queue_security_notice(user, "email_change", new_email=new_email)
+    elif "email" in changes and not email_changed:
+        user.pending_email = None  # asked for the current address again: nothing is waiting
     _flush_unique(user)
     return user
 
 
 def change_password(user: User, *, current_password: str, new_password: str,
                     repeat_password: str | None = None) -> None:
-    """Set a new password after checking the current one; revokes every API token."""
+    """Set a new password after checking the current one; ends every other session and every API
+    token, and tells the account's address."""
     problems = Problems()
     if not user.check_password(current_password or ""):
         problems.add("current_password", "Your current password is not correct.")
@@ -152,18 +181,26 @@ def change_password(user: User, *, current_password: str, new_password: str,
         problems.add("repeat_password", "The two passwords do not match.")
     problems.raise_if_any()
     user.set_password(new_password)
-    _revoke_all_tokens(user)
+    end_other_sessions(user)
+    revoke_all_api_tokens(user)
+    recovery.queue_security_notice(user, "password_changed")
     db.session.flush()
 
 
-def delete_account(user: User) -> None:
-    """Delete the user and everything they own (contacts, calendars, invitations, picks)."""
+def delete_account(user: User, password: str | None) -> None:
+    """Delete the user and everything they own, once their password is confirmed.
+
+    Invitees with an upcoming confirmed meeting are emailed a cancellation; photo files go once
+    the deletion commits; the owner's outbox rows go now (sent ones) or once delivered (the rest).
+    """
+    if not user.check_password(password or ""):
+        raise ValidationError.for_field("password", "Your password is not correct.")
+    account_deleting.send(user)
+    db.session.flush()
+    forget_owner_mail(user.id)
+    end_all_sessions(user)
     db.session.delete(user)
     db.session.flush()
-
-
-def _revoke_all_tokens(user: User) -> None:
-    db.session.execute(sa.delete(ApiToken).where(ApiToken.user_id == user.id))
 
 
 def issue_api_token(user: User) -> str:
@@ -175,9 +212,31 @@ def issue_api_token(user: User) -> str:
 
 
 def user_for_api_token(token: str) -> User | None:
-    """The owner of a live API token, or None."""
-    return db.session.scalar(
-        sa.select(User).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == hash_token(token)))
+    """The owner of a live API token, or None. A token unused for `API_TOKEN_MAX_IDLE_DAYS` has
+    expired (and is deleted); each use is recorded in `last_used_at`."""
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None:
+        return None
+    now = utcnow()
+    idle = dt.timedelta(days=float(current_app.config["API_TOKEN_MAX_IDLE_DAYS"]))
+    if (row.last_used_at or row.created_at) < now - idle:
+        db.session.delete(row)
+        return None
+    if row.last_used_at is None or row.last_used_at < now - TOKEN_TOUCH_EVERY:
+        row.last_used_at = now
+    return row.user
+
+
+def api_tokens(user: User) -> list[ApiToken]:
+    """The user's API tokens, newest first (for the profile)."""
+    return list(db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())))
+
+
+def revoke_api_token_by_id(user: User, token_id: int) -> bool:
+    """Revoke one of the user's API tokens from the profile; True when it existed."""
+    result = db.session.execute(sa.delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.id == token_id))
+    return result.rowcount == 1
 
 
 def revoke_api_token(token: str) -> bool:

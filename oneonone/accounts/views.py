@@ -1,25 +1,36 @@
-"""Account pages: sign up, sign in, sign out, profile, delete."""
+"""Account pages: sign up, sign in, sign out, profile (sessions, API tokens), verify the address,
+forgot password, delete."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, logout_user
 
 from ..exceptions import ValidationError
 from ..extensions import db, limiter, login_manager
 from ..forms import apply_errors
-from . import services
-from .forms import DeleteAccountForm, PasswordForm, ProfileForm, SigninForm, SignupForm
+from . import recovery, services, sessions
+from .forms import (
+    DeleteAccountForm,
+    ForgotPasswordForm,
+    PasswordForm,
+    ProfileForm,
+    ResetPasswordForm,
+    SigninForm,
+    SignupForm,
+)
+from .limits import RESET_LIMITS, SIGNIN_LIMITS, with_limits
 from .models import User
 
 bp = Blueprint("accounts", __name__)
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def load_user(secret: str) -> User | None:
+    """The user of the session the cookie names (None once that session has ended)."""
+    return sessions.user_for_session(secret)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -32,10 +43,6 @@ def safe_next(target: str | None) -> str | None:
     if "\\" in target:
         return None
     return target
-
-
-def _signin_email_key() -> str:
-    return (request.form.get("email") or "").strip().lower() or "-"
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -55,15 +62,15 @@ def signup():
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            login_user(user)
-            flash(f"Welcome to OneOnOne, {user.first_name}!", "success")
+            sessions.start_session(user)
+            flash(f"Welcome to OneOnOne, {user.first_name}! We emailed a link to {user.email}: open it to "
+                  f"verify your address before you invite anyone.", "success")
             return redirect(url_for("calendars.index"))
     return render_template("accounts/signup.html", form=form), (400 if form.errors else 200)
 
 
 @bp.route("/signin", methods=["GET", "POST"])
-@limiter.limit("20 per 5 minutes", methods=["POST"])
-@limiter.limit("10 per 5 minutes", methods=["POST"], key_func=_signin_email_key)
+@with_limits(SIGNIN_LIMITS)
 def signin():
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
@@ -74,7 +81,7 @@ def signin():
         if user is None:
             form.password.errors = ["That email and password do not match an account."]
         else:
-            login_user(user, remember=form.remember.data)
+            sessions.start_session(user, remember=form.remember.data)
             flash(f"Signed in as {user.email}.", "success")
             return redirect(next_url or url_for("calendars.index"))
     status = 400 if form.errors else 200
@@ -84,6 +91,8 @@ def signin():
 @bp.route("/signout", methods=["GET", "POST"])
 def signout():
     if request.method == "POST":
+        if current_user.is_authenticated:
+            sessions.end_session(current_user)
         logout_user()
         flash("You are signed out.", "info")
         return redirect(url_for("accounts.signin"))
@@ -110,11 +119,13 @@ def profile():
             except ValidationError as error:
                 apply_errors(password_form, error)
             else:
-                flash("Your password was changed. API tokens were signed out.", "success")
+                flash("Your password was changed. Your other sessions and your API tokens were signed out.",
+                      "success")
                 return redirect(url_for("accounts.profile"))
     elif form.validate_on_submit():
         changes = {name: getattr(form, name).data
                    for name in ("first_name", "last_name", "username", "email", "timezone")}
+        pending = current_user.pending_email
         try:
             services.update_profile(current_user, changes,
                                     current_password=form.current_password.data)
@@ -122,10 +133,104 @@ def profile():
             db.session.rollback()
             apply_errors(form, error)
         else:
-            flash("Your profile was saved.", "success")
+            if current_user.pending_email and current_user.pending_email != pending:
+                flash(f"Your profile was saved. We emailed a link to {current_user.pending_email}: your address "
+                      f"changes when you open it; until then it stays {current_user.email}.", "success")
+            else:
+                flash("Your profile was saved.", "success")
             return redirect(url_for("accounts.profile"))
     status = 400 if (form.errors or password_form.errors) else 200
-    return render_template("accounts/profile.html", form=form, password_form=password_form), status
+    return render_template(
+        "accounts/profile.html", form=form, password_form=password_form,
+        sessions=sessions.active_sessions(current_user), describe_device=sessions.describe_device,
+        tokens=services.api_tokens(current_user),
+    ), status
+
+
+@bp.route("/sessions/<int:session_id>/signout", methods=["POST"])
+@login_required
+def end_session(session_id: int):
+    if session_id == current_user.session_id:
+        return signout()
+    if not sessions.end_one_session(current_user, session_id):
+        abort(404)
+    flash("That session was signed out.", "success")
+    return redirect(url_for("accounts.profile"))
+
+
+@bp.route("/sessions/signout-others", methods=["POST"])
+@login_required
+def end_other_sessions():
+    count = sessions.end_other_sessions(current_user)
+    flash(f"Signed out everywhere else ({count} session{'' if count == 1 else 's'}).", "success")
+    return redirect(url_for("accounts.profile"))
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    if not services.revoke_api_token_by_id(current_user, token_id):
+        abort(404)
+    flash("That API token was revoked.", "success")
+    return redirect(url_for("accounts.profile"))
+
+
+# ---- verified addresses and forgotten passwords ----------------------------------------------------
+
+@bp.route("/verify/<token>")
+def verify(token: str):
+    """Open the link mailed to an address: it is verified (idempotent, so a GET is fine)."""
+    try:
+        user = recovery.verify_email(token)
+    except ValidationError as error:
+        return render_template("accounts/link_problem.html", message=error.message), 400
+    flash(f"Thank you: {user.email} is verified.", "success")
+    return redirect(url_for("calendars.index" if current_user.is_authenticated else "accounts.signin"))
+
+
+@bp.route("/verify/resend", methods=["POST"])
+@login_required
+@limiter.limit("5 per hour", key_func=lambda: f"verify:{current_user.id}")
+def resend_verification():
+    if current_user.is_verified and not current_user.pending_email:
+        flash(f"{current_user.email} is already verified.", "info")
+    else:
+        address = recovery.queue_verification(current_user)
+        flash(f"We emailed a new link to {address}.", "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("accounts.profile"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@with_limits(RESET_LIMITS)
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        recovery.request_password_reset(form.email.data)
+        return render_template("accounts/forgot_sent.html", email=form.email.data.strip())
+    return render_template("accounts/forgot.html", form=form), (400 if form.errors else 200)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def reset_password(token: str):
+    """A reset link: GET shows the form (spending nothing: mail scanners fetch links); POST sets it."""
+    user = recovery.user_for_reset(token)
+    if user is None:
+        return render_template("accounts/link_problem.html", reset=True,
+                               message="This link has expired or was already used."), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            recovery.reset_password(token, form.password.data, form.repeat_password.data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            logout_user()
+            sessions.start_session(user)
+            flash("Your password was reset and you are signed in. Every other session and API token was "
+                  "signed out.", "success")
+            return redirect(url_for("calendars.index"))
+    return render_template("accounts/reset.html", form=form, user=user), (400 if form.errors else 200)
 
 
 @bp.route("/delete", methods=["GET", "POST"])
@@ -133,12 +238,13 @@ def profile():
 def delete():
     form = DeleteAccountForm()
     if form.validate_on_submit():
-        if not current_user.check_password(form.password.data):
-            form.password.errors = ["Your password is not correct."]
+        user = current_user._get_current_object()
+        try:
+            services.delete_account(user, form.password.data)
+        except ValidationError as error:
+            apply_errors(form, error)
         else:
-            user = current_user._get_current_object()
             logout_user()
-            services.delete_account(user)
             flash("Your account and everything in it were deleted.", "info")
             return redirect(url_for("home.index"))
     return render_template("accounts/delete.html", form=form), (400 if form.errors else 200)

@@ -1,11 +1,12 @@
-"""Accounts: sign up, sign in (a bearer token), sign out, profile, delete."""
+"""Accounts: sign up, sign in (a bearer token), sign out, profile, verification, password reset, delete."""
 
 from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
 
-from ..accounts import services
+from ..accounts import recovery, services
+from ..accounts.limits import RESET_LIMITS, SIGNIN_LIMITS, with_limits
 from ..extensions import limiter
 from ..validation import Problems
 from . import schemas
@@ -52,7 +53,9 @@ class Signup(MethodView):
     def post(self, data):
         """Create an account
 
-        Returns the new user; then sign in for a token.
+        Returns the new user and emails a link to verify the address; then sign in for a token. Until
+        the link is opened the account can build contacts and calendars but sends no email to anyone
+        else: inviting, resending, reminding and confirming answer 403 `email_not_verified`.
         """
         return services.register_user(
             first_name=data["first_name"], last_name=data["last_name"], username=data["username"],
@@ -63,7 +66,7 @@ class Signup(MethodView):
 
 @bp.route("/signin/")
 class Signin(MethodView):
-    decorators = [limiter.limit("20 per 5 minutes", methods=["POST"])]
+    decorators = SIGNIN_LIMITS
 
     @bp.response(200, schemas.FieldsDescriptionSchema)
     @bp.doc(operationId="describeSignin")
@@ -79,7 +82,9 @@ class Signin(MethodView):
         """Sign in for a bearer token
 
         Send the token as `Authorization: Bearer <token>`. Tokens are random, stored hashed and last
-        until signed out (or until the password or email changes).
+        until signed out, until the password or email changes, or until unused for 30 days.
+        Rate-limited per client address and account, per client address, and (a high ceiling) per
+        account, shared with the sign-in page.
         """
         user = services.authenticate(data["email"], data["password"])
         if user is None:
@@ -141,9 +146,60 @@ def _check_password_change(user, password: str, current_password: str | None) ->
 
 @bp.route("/delete/", methods=["DELETE"])
 @requires(OWNER)
+@bp.body(schemas.DeleteAccountSchema)
 @bp.response(204)
 @bp.doc(operationId="deleteAccount")
-def delete_account():
-    """Delete your account and everything in it"""
-    services.delete_account(current_owner())
+def delete_account(data):
+    """Delete your account and everything in it
+
+    Needs your `password` (else 400 naming it). Invitees with an upcoming confirmed meeting are
+    emailed a cancellation; every token, session and stored message of the account goes.
+    """
+    services.delete_account(current_owner(), data["password"])
     return None
+
+
+@bp.route("/verify/resend/", methods=["POST"])
+@requires(OWNER)
+@limiter.limit("5 per hour", key_func=lambda: f"verify:{current_owner().id}")
+@bp.response(202, schemas.MessageSchema)
+@bp.doc(operationId="resendVerification")
+def resend_verification():
+    """Email the verification link again (to `pending_email` when a change is waiting)"""
+    user = current_owner()
+    if user.is_verified and not user.pending_email:
+        return {"message": f"{user.email} is already verified."}
+    return {"message": f"We emailed a new link to {recovery.queue_verification(user)}."}
+
+
+RESET_SENT = "If an account exists for that address, we emailed it a link to reset the password (valid for an hour)."
+
+
+@bp.route("/password-reset/", methods=["POST"])
+@with_limits(RESET_LIMITS)
+@bp.body(schemas.EmailSchema)
+@bp.response(202, schemas.MessageSchema)
+@bp.doc(operationId="requestPasswordReset")
+def password_reset(data):
+    """Ask for a password-reset email
+
+    Always answers 202 the same way, whether or not an account has the address. The email's link
+    (`/accounts/password/reset/<token>`) works once, for an hour; confirm it here or on that page.
+    """
+    recovery.request_password_reset(data["email"])
+    return {"message": RESET_SENT}
+
+
+@bp.route("/password-reset/confirm/", methods=["POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+@bp.body(schemas.PasswordResetSchema)
+@bp.response(200, schemas.TokenSchema)
+@bp.doc(operationId="confirmPasswordReset")
+def password_reset_confirm(data):
+    """Set a new password with a reset token
+
+    Ends every session and API token of the account and turns its feed address off, then returns
+    a new bearer token. A used, expired or broken token answers 400 naming `token`.
+    """
+    user = recovery.reset_password(data["token"], data["password"], data["repeat_password"])
+    return {"token": services.issue_api_token(user)}

@@ -46,9 +46,10 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def error_response(status: int, message: str, fields: dict | None = None, headers: dict | None = None):
+def error_response(status: int, message: str, fields: dict | None = None, headers: dict | None = None,
+                   code: str | None = None):
     """The `{"error", "message", "fields"}` body and status, with headers."""
-    response, status = json_error(status, message, fields)
+    response, status = json_error(status, message, fields, code=code)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response, status
@@ -62,7 +63,7 @@ def handle_api_error(error: ApiError):
 def handle_domain_error(error: DomainError):
     """Every service refusal maps here: its status, message and fields, nothing half-written."""
     db.session.rollback()
-    return error_response(error.status, error.message, error.fields)
+    return error_response(error.status, error.message, error.fields, code=error.code)
 
 
 def handle_integrity_error(_error: IntegrityError):

@@ -127,7 +127,8 @@ class SigninSchema(RequestSchema):
 
 class TokenSchema(ma.Schema):
     token = ma.fields.String(required=True, metadata={
-        "description": "Send it as `Authorization: Bearer <token>`; it lasts until you sign out."})
+        "description": "Send it as `Authorization: Bearer <token>`; it lasts until you sign out, change "
+                       "your password or email, or leave it unused for 30 days (API_TOKEN_MAX_IDLE_DAYS)."})
 
 
 class UserSchema(ma.Schema):
@@ -137,13 +138,38 @@ class UserSchema(ma.Schema):
     first_name = ma.fields.String(required=True)
     last_name = ma.fields.String(required=True)
     timezone = ma.fields.String(required=True)
+    email_verified = ma.fields.Boolean(attribute="is_verified", required=True, metadata={
+        "description": "false until the link emailed to `email` is opened; until then inviting, resending, "
+                       "reminding and confirming answer 403 `email_not_verified`."})
+    pending_email = ma.fields.String(required=True, allow_none=True, metadata={
+        "description": "A new address waiting for the link emailed to it; `email` stays in force until then."})
+
+
+class EmailSchema(RequestSchema):
+    email = Text(required=True, metadata={"format": "email"})
+
+
+class PasswordResetSchema(RequestSchema):
+    token = Text(required=True, metadata={"description": "The token of the link in the reset email "
+                                                         "(the last part of /accounts/password/reset/<token>)."})
+    password = Text(required=True, metadata={"format": "password"})
+    repeat_password = Text(required=True, metadata={"format": "password"})
+
+
+class DeleteAccountSchema(RequestSchema):
+    password = Text(required=True, metadata={"format": "password"})
+
+
+class MessageSchema(ma.Schema):
+    message = ma.fields.String(required=True)
 
 
 class ProfileUpdateSchema(RequestSchema):
     first_name = Text()
     last_name = Text()
     username = Text()
-    email = Text(metadata={"format": "email", "description": "Changing it needs `current_password`."})
+    email = Text(metadata={"format": "email", "description": "Changing it needs `current_password`; the new "
+                           "address takes effect when the link emailed to it is opened (see `pending_email`)."})
     timezone = Text()
     password = Text(metadata={"format": "password",
                               "description": "A new password; needs `current_password`."})

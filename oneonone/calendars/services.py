@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import User
+from ..accounts.services import account_deleting
 from ..contacts.models import Contact
 from ..db_types import utcnow
 from ..exceptions import ConflictError, NotFoundError, ValidationError
@@ -437,6 +438,13 @@ def delete_calendar(calendar: Calendar) -> None:
         notify.queue_meeting_email(invitee, timeslot, notify.CANCELLED)
     db.session.delete(calendar)
     db.session.flush()
+
+
+@account_deleting.connect
+def _cancel_meetings_of_deleted_account(owner: User) -> None:
+    """The owner is deleting their account: each calendar goes as `delete_calendar` does."""
+    for calendar in db.session.scalars(sa.select(Calendar).where(Calendar.owner_id == owner.id)):
+        delete_calendar(calendar)
 
 
 # ---- timeslots ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 
 from ..accounts.models import User
+from ..accounts.services import account_deleting
 from ..calendars.models import Calendar
 from ..exceptions import NotFoundError, ValidationError
 from ..extensions import db
@@ -193,6 +194,15 @@ def delete_contact(contact: Contact) -> None:
     db.session.flush()
     if old_file:
         after_commit(lambda: _delete_image(old_file))
+
+
+@account_deleting.connect
+def _remove_photos_of_deleted_account(owner: User) -> None:
+    """The owner is deleting their account: their contacts' photo files go once that commits."""
+    files = list(db.session.scalars(sa.select(Contact.image_filename).where(
+        Contact.owner_id == owner.id, Contact.image_filename.is_not(None))))
+    if files:
+        after_commit(lambda: [_delete_image(name) for name in files])
 
 
 def _flush(*, new_file: str | None) -> None:

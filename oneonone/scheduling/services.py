@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
 from ..accounts.models import User, hash_token
+from ..accounts.recovery import require_verified
 from ..calendars.models import Calendar, Timeslot
 from ..contacts.models import Contact
 from ..db_types import utcnow
@@ -70,6 +71,7 @@ def _queue_invitation(invitee: Invitee, token: str, *, reminder: bool = False) -
 
 def invite_contacts(calendar: Calendar, contacts: Iterable[Contact]) -> list[InviteResult]:
     """Invite contacts (the calendar owner's own) in one transaction; existing invitees are kept."""
+    require_verified(calendar.owner)
     contacts = list(contacts)
     if any(c.owner_id != calendar.owner_id for c in contacts):
         raise NotFoundError("No such contact.")
@@ -125,6 +127,7 @@ def _rotate(invitee: Invitee) -> str:
 def resend_invitation(invitee: Invitee) -> str | None:
     """Mail a fresh link; the old one then says it was replaced. Returns the new token, or None when
     a new link went out less than a minute ago (a double click): nothing more is sent."""
+    require_verified(invitee.calendar.owner)
     invitee = lock_row(Invitee, invitee.id)
     if invitee is None:
         raise NotFoundError("No such invitee.")
@@ -205,6 +208,7 @@ def _lock_invitees(calendar_id: int) -> None:
 
 def remind_unanswered(calendar: Calendar) -> int:
     """Remind every invitee who has not answered (each gets a fresh link); returns how many."""
+    require_verified(calendar.owner)
     _lock_invitees(calendar.id)
     invitees = db.session.scalars(
         sa.select(Invitee).where(Invitee.calendar_id == calendar.id, Invitee.responded_at.is_(None))
@@ -221,6 +225,7 @@ def send_due_reminders(now: dt.datetime | None = None) -> int:
                Calendar.response_deadline.is_not(None),
                Calendar.response_deadline > now,
                Calendar.response_deadline <= now + REMINDER_WINDOW,
+               Calendar.owner_id.in_(sa.select(User.id).where(User.email_verified_at.is_not(None))),
                sa.or_(Invitee.reminded_at.is_(None), Invitee.reminded_at <= now - REMINDER_INTERVAL))
         .order_by(Invitee.id).with_for_update(key_share=True, of=Invitee)
         .execution_options(populate_existing=True)
@@ -435,6 +440,7 @@ def set_event_confirmed(event: Event, confirmed: bool) -> Event:
         raise ValidationError.for_field("confirmed", "Must be true or false.")
     calendar = db.session.get(Calendar, event.calendar_id)
     if confirmed:
+        require_verified(calendar.owner)
         _apply(calendar, [event], [])
     else:
         _apply(calendar, [], [event])
@@ -463,6 +469,7 @@ def cancel_meeting(invitee: Invitee) -> bool:
 
 def finalize_schedule(calendar: Calendar, pairs: Iterable[tuple[int, int]]) -> list[Event]:
     """Confirm a whole schedule of (contact id, timeslot id) picks at once."""
+    require_verified(calendar.owner)
     pairs = list(pairs)
     contacts = [c for c, _ in pairs]
     slots = [s for _, s in pairs]
@@ -582,6 +589,7 @@ def ask_about_times(calendar: Calendar, contact_id: int, timeslot_ids: Iterable[
     times within a minute (a double click) sends nothing more. Like a reminder, the email carries
     a fresh link.
     """
+    require_verified(calendar.owner)
     lock_row(Calendar, calendar.id)
     invitee = db.session.scalar(
         sa.select(Invitee).where(Invitee.calendar_id == calendar.id, Invitee.contact_id == contact_id)

@@ -64,7 +64,7 @@ def _remember_links(results) -> None:
 
 
 def _owner_key() -> str:
-    return f"owner:{current_user.get_id()}" if current_user.is_authenticated else "anonymous"
+    return f"owner:{current_user.id}" if current_user.is_authenticated else "anonymous"
 
 
 # ---- the owner's invitations page -------------------------------------------------------------
