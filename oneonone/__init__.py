@@ -34,7 +34,8 @@ def create_app(config: type | dict[str, Any] | None = None, instance_path: str |
     """Create and configure the application."""
     app = Flask(
         __name__,
-        instance_path=instance_path,
+        # INSTANCE_PATH: where the SQLite file, uploads and the generated secret key live.
+        instance_path=instance_path or os.environ.get("INSTANCE_PATH") or None,
         instance_relative_config=True,
         template_folder="../templates",
         static_folder="../static",

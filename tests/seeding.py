@@ -113,7 +113,7 @@ def seed_owner_calendar(
 
     owner_id = _insert(User, [{
         "username": name, "email": f"{name}@example.com", "first_name": name.title(), "last_name": "Owner",
-        "password_hash": _password_hash(password), "timezone": timezone}])[0]
+        "password_hash": _password_hash(password), "timezone": timezone, "email_verified_at": now}])[0]
     times = _slot_times(slots, zone)
     last_day = max(times[-1][0].date(), FIRST_DAY + dt.timedelta(days=4))
     calendar_id = _insert(Calendar, [{

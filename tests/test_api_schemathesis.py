@@ -16,6 +16,7 @@ from config import TestConfig
 from oneonone import create_app
 from oneonone.accounts.models import User
 from oneonone.accounts.services import issue_api_token
+from oneonone.db_types import utcnow
 from oneonone.extensions import db
 from oneonone.transaction import unit_of_work
 
@@ -36,7 +37,8 @@ schema = schemathesis.openapi.from_dict(_document())
 
 def _user(username: str) -> User:
     user = User(first_name=username.title(), last_name="Example", username=username,
-                email=f"{username}@example.com", timezone="UTC", password_hash=PASSWORD_HASH)
+                email=f"{username}@example.com", timezone="UTC", password_hash=PASSWORD_HASH,
+                email_verified_at=utcnow())
     db.session.add(user)
     db.session.commit()
     return user

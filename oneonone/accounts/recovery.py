@@ -78,10 +78,11 @@ def _verify_days() -> int:
     return int(current_app.config["VERIFY_EMAIL_MAX_AGE"] // 86400)
 
 
-def verify_email(token: str) -> User:
+def verify_email(token: str, *, keep_session_id: int | None = None) -> User:
     """Open a verification link: the address it names becomes the account's verified address.
 
-    For a change of address the new one takes over, the user's other sessions and API tokens end.
+    For a change of address the new one takes over, and the user's sessions (but `keep_session_id`,
+    the browser that opened the link) and API tokens end.
     Raises ValidationError (field `token`) for a link that is broken, expired or out of date.
     """
     stale = "This link has expired or is out of date. Sign in and ask for a new one."
@@ -104,7 +105,7 @@ def verify_email(token: str) -> User:
         user.pending_email = None
         raise ValidationError.for_field("token", "Another account has taken this address meanwhile.")
     user.email, user.pending_email, user.email_verified_at = address, None, utcnow()
-    end_other_sessions(user)
+    end_other_sessions(user, keep_session_id)
     revoke_all_api_tokens(user)
     db.session.flush()
     return user

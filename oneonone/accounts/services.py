@@ -181,7 +181,7 @@ def change_password(user: User, *, current_password: str, new_password: str,
         problems.add("repeat_password", "The two passwords do not match.")
     problems.raise_if_any()
     user.set_password(new_password)
-    end_other_sessions(user)
+    end_other_sessions(user, user.session_id)
     revoke_all_api_tokens(user)
     recovery.queue_security_notice(user, "password_changed")
     db.session.flush()

@@ -76,11 +76,11 @@ def end_session(user: User) -> None:
         db.session.execute(sa.delete(UserSession).where(UserSession.secret_hash == hash_token(user.session_secret)))
 
 
-def end_other_sessions(user: User) -> int:
-    """End every session of `user` but the current one; returns how many ended."""
+def end_other_sessions(user: User, keep_session_id: int | None) -> int:
+    """End every session of `user` but `keep_session_id` (the current one); returns how many ended."""
     query = sa.delete(UserSession).where(UserSession.user_id == user.id)
-    if getattr(user, "session_id", None):
-        query = query.where(UserSession.id != user.session_id)
+    if keep_session_id is not None:
+        query = query.where(UserSession.id != keep_session_id)
     return db.session.execute(query).rowcount
 
 

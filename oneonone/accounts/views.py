@@ -161,7 +161,7 @@ def end_session(session_id: int):
 @bp.route("/sessions/signout-others", methods=["POST"])
 @login_required
 def end_other_sessions():
-    count = sessions.end_other_sessions(current_user)
+    count = sessions.end_other_sessions(current_user, current_user.session_id)
     flash(f"Signed out everywhere else ({count} session{'' if count == 1 else 's'}).", "success")
     return redirect(url_for("accounts.profile"))
 
@@ -180,8 +180,9 @@ def revoke_token(token_id: int):
 @bp.route("/verify/<token>")
 def verify(token: str):
     """Open the link mailed to an address: it is verified (idempotent, so a GET is fine)."""
+    keep = current_user.session_id if current_user.is_authenticated else None
     try:
-        user = recovery.verify_email(token)
+        user = recovery.verify_email(token, keep_session_id=keep)
     except ValidationError as error:
         return render_template("accounts/link_problem.html", message=error.message), 400
     flash(f"Thank you: {user.email} is verified.", "success")

@@ -124,6 +124,13 @@ def pick_link(message: email.message.Message) -> str:
     return found.group(0)
 
 
+def link_to(message: email.message.Message, path: str) -> str:
+    """The first link in the message's text whose path starts with `path`."""
+    found = re.search(r"https?://\S+?" + re.escape(path) + r"\S+", text_body(message))
+    assert found, text_body(message)
+    return found.group(0)
+
+
 def ics_attachment(message: email.message.Message) -> icalendar.Calendar:
     """The parsed text/calendar attachment."""
     for part in message.walk():

@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .support import fits_the_phone, ics_attachment, inbox, pick_link, text_body
+from .support import fits_the_phone, ics_attachment, inbox, link_to, pick_link, text_body
 
 pytestmark = pytest.mark.e2e
 
@@ -47,6 +47,11 @@ def test_owner_invites_two_people_who_pick_and_get_the_confirmed_meeting(visit, 
     expect(page.get_by_text("Welcome to OneOnOne, Grace!")).to_be_visible()
     expect(page.get_by_text("No calendars yet — create one")).to_be_visible()
     owner.check("calendars-empty")
+    # The address is verified through the link mailed at sign-up; until then nobody is mailed for Grace.
+    expect(page.get_by_role("region", name="Verify your email address")).to_be_visible()
+    page.goto(link_to(inbox(mail_server, OWNER_EMAIL, "Confirm your email address")[0], "/accounts/verify/"))
+    expect(page.get_by_text(f"Thank you: {OWNER_EMAIL} is verified.")).to_be_visible()
+    expect(page.get_by_role("region", name="Verify your email address")).to_have_count(0)
 
     # Contacts: the empty state, then three people.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Contacts").click()

@@ -247,7 +247,7 @@ def _seed_private_database(database_url: str):
     with app.app_context():
         upgrade()
         owner = User(first_name="Restart", last_name="Owner", username="restart",
-                     email="restart@example.com", timezone="UTC")
+                     email="restart@example.com", timezone="UTC", email_verified_at=dt.datetime.now(dt.UTC))
         owner.set_password(OWNER_PASSWORD)
         calendar = Calendar(owner=owner, name="Restart day", start_date=dt.date(2030, 3, 4),
                             end_date=dt.date(2030, 3, 8), timezone="UTC")
