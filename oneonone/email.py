@@ -73,6 +73,7 @@ class OutboxMessage(db.Model):
     # are deleted and the pending ones (the cancellations) marked `discard`: gone once delivered.
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     discard: Mapped[bool] = mapped_column(default=False)
+    template: Mapped[str] = mapped_column(sa.String(40), default="")  # which kind of message it is
 
     def __str__(self) -> str:
         return f"#{self.id} {self.status} to {self.recipient}: {self.subject}"
@@ -119,6 +120,7 @@ def queue_email(
         body_text=text,
         body_html=html,
         attachments=[a.__dict__ for a in attachments],
+        template=template,
     )
     owner = context.get("owner")
     if owner is not None:
@@ -216,6 +218,13 @@ def _record(message: Outgoing, error: Exception | None) -> None:
                 row.next_attempt_at = now + _backoff(row.attempts)
         if row.discard and row.status != PENDING:
             session.delete(row)  # its owner deleted the account: keep nothing once it is done
+
+
+def recent_mail_count(owner_id: int, template: str, since: dt.timedelta) -> int:
+    """How many `template` messages the owner's actions queued within `since`."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.owner_id == owner_id, OutboxMessage.template == template,
+        OutboxMessage.created_at > utcnow() - since))
 
 
 def forget_owner_mail(owner_id: int) -> None:

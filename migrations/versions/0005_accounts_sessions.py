@@ -45,17 +45,20 @@ def upgrade():
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('owner_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('discard', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('template', sa.String(length=40), nullable=False, server_default=''))
         batch_op.create_index(batch_op.f('ix_outbox_messages_owner_id'), ['owner_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_outbox_messages_owner_id_users'), 'users', ['owner_id'], ['id'],
                                     ondelete='SET NULL')
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.alter_column('discard', server_default=None)
+        batch_op.alter_column('template', server_default=None)
 
 
 def downgrade():
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_outbox_messages_owner_id_users'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_outbox_messages_owner_id'))
+        batch_op.drop_column('template')
         batch_op.drop_column('discard')
         batch_op.drop_column('owner_id')
     with op.batch_alter_table('users', schema=None) as batch_op:

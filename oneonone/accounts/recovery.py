@@ -15,6 +15,7 @@ only shows the form; a mail scanner that fetches it spends nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ from flask import current_app, url_for
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from ..db_types import utcnow
-from ..email import queue_email
+from ..email import queue_email, recent_mail_count
 from ..exceptions import PermissionDenied, ValidationError
 from ..extensions import db
 from .models import User
@@ -52,7 +53,8 @@ def _serializer(kind: str) -> URLSafeTimedSerializer:
 
 
 def _fingerprint(user: User) -> str:
-    return hashlib.sha256(f"{user.id}:{user.password_hash}".encode()).hexdigest()[:20]
+    """Changes when the password or the address does: links carrying it are spent by either."""
+    return hashlib.sha256(f"{user.id}:{user.email}:{user.password_hash}".encode()).hexdigest()[:20]
 
 
 def _absolute(endpoint: str, **values) -> str:
@@ -61,11 +63,22 @@ def _absolute(endpoint: str, **values) -> str:
 
 # ---- verification -----------------------------------------------------------------------------
 
+VERIFY_MAILS_PER_HOUR = 5
+
+
 def queue_verification(user: User) -> str:
-    """Mail a verification link to the address waiting to be verified (a new one, else the current)."""
+    """Mail a verification link to the address waiting to be verified (a new one, else the current).
+
+    At most VERIFY_MAILS_PER_HOUR an hour per account, so changing the address back and forth cannot
+    flood a stranger's inbox. The link carries the password fingerprint: a password change or reset
+    spends a change-of-address link that an intruder may hold.
+    """
     address = user.pending_email or user.email
     db.session.flush()
-    token = _serializer(VERIFY).dumps({"u": user.id, "e": address})
+    if recent_mail_count(user.id, "verify_email", dt.timedelta(hours=1)) >= VERIFY_MAILS_PER_HOUR:
+        raise ValidationError.for_field(
+            "email", f"We sent {VERIFY_MAILS_PER_HOUR} verification emails in the last hour; try again later.")
+    token = _serializer(VERIFY).dumps({"u": user.id, "e": address, "p": _fingerprint(user)})
     changing = user.pending_email is not None
     queue_email(address, "Confirm the change of your OneOnOne email address" if changing
                 else "Confirm your email address for OneOnOne", "verify_email",
@@ -98,7 +111,7 @@ def verify_email(token: str, *, keep_session_id: int | None = None) -> User:
         if user.email_verified_at is None:
             user.email_verified_at = utcnow()
         return user
-    if address != user.pending_email:
+    if address != user.pending_email or data.get("p") != _fingerprint(user):
         raise ValidationError.for_field("token", stale)
     taken = db.session.scalar(sa.select(User.id).where(User.email == address, User.id != user.id))
     if taken is not None:
@@ -151,6 +164,7 @@ def reset_password(token: str, password: str | None, repeat_password: str | None
     if repeat_password is not None and repeat_password != password:
         raise ValidationError.for_field("repeat_password", "The two passwords do not match.")
     user.set_password(password)
+    user.pending_email = None  # an intruder's waiting change of address dies with their access
     end_all_sessions(user)
     revoke_all_api_tokens(user)
     user.feed_token_hash = None

@@ -162,8 +162,6 @@ def update_profile(user: User, changes: dict, *, current_password: str | None = 
         user.pending_email = new_email
         recovery.queue_verification(user)
         recovery.queue_security_notice(user, "email_change", new_email=new_email)
-    elif "email" in changes and not email_changed:
-        user.pending_email = None  # asked for the current address again: nothing is waiting
     _flush_unique(user)
     return user
 
@@ -181,6 +179,7 @@ def change_password(user: User, *, current_password: str, new_password: str,
         problems.add("repeat_password", "The two passwords do not match.")
     problems.raise_if_any()
     user.set_password(new_password)
+    user.pending_email = None  # a change of address asked for before is cancelled with the old password
     end_other_sessions(user, user.session_id)
     revoke_all_api_tokens(user)
     recovery.queue_security_notice(user, "password_changed")

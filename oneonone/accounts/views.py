@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
 from ..exceptions import ValidationError
 from ..extensions import db, limiter, login_manager
 from ..forms import apply_errors
+from ..validation import parse_id
 from . import recovery, services, sessions
 from .forms import (
     DeleteAccountForm,
@@ -21,7 +22,7 @@ from .forms import (
     SigninForm,
     SignupForm,
 )
-from .limits import RESET_LIMITS, SIGNIN_LIMITS, with_limits
+from .limits import DEVICE_COOKIE, RESET_LIMITS, SIGNIN_LIMITS, device_cookie_value, with_limits
 from .models import User
 
 bp = Blueprint("accounts", __name__)
@@ -83,7 +84,10 @@ def signin():
         else:
             sessions.start_session(user, remember=form.remember.data)
             flash(f"Signed in as {user.email}.", "success")
-            return redirect(next_url or url_for("calendars.index"))
+            response = redirect(next_url or url_for("calendars.index"))
+            response.set_cookie(DEVICE_COOKIE, device_cookie_value(user.email), max_age=365 * 86400,
+                                httponly=True, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+            return response
     status = 400 if form.errors else 200
     return render_template("accounts/signin.html", form=form), status
 
@@ -91,14 +95,21 @@ def signin():
 @bp.route("/signout", methods=["GET", "POST"])
 def signout():
     if request.method == "POST":
-        if current_user.is_authenticated:
-            sessions.end_session(current_user)
-        logout_user()
+        _sign_out()
         flash("You are signed out.", "info")
         return redirect(url_for("accounts.signin"))
     if not current_user.is_authenticated:
         return redirect(url_for("accounts.signin"))
     return render_template("accounts/signout.html")
+
+
+def _sign_out() -> None:
+    """End this browser's session for good, and forget everything else the cookie held."""
+    if current_user.is_authenticated:
+        sessions.end_session(current_user)
+    logout_user()
+    for key in [key for key in session if key not in ("_remember", "_flashes")]:
+        session.pop(key)
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -150,6 +161,8 @@ def profile():
 @bp.route("/sessions/<int:session_id>/signout", methods=["POST"])
 @login_required
 def end_session(session_id: int):
+    if parse_id(session_id) is None:
+        abort(404)
     if session_id == current_user.session_id:
         return signout()
     if not sessions.end_one_session(current_user, session_id):
@@ -169,7 +182,7 @@ def end_other_sessions():
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke_token(token_id: int):
-    if not services.revoke_api_token_by_id(current_user, token_id):
+    if parse_id(token_id) is None or not services.revoke_api_token_by_id(current_user, token_id):
         abort(404)
     flash("That API token was revoked.", "success")
     return redirect(url_for("accounts.profile"))
@@ -196,8 +209,12 @@ def resend_verification():
     if current_user.is_verified and not current_user.pending_email:
         flash(f"{current_user.email} is already verified.", "info")
     else:
-        address = recovery.queue_verification(current_user)
-        flash(f"We emailed a new link to {address}.", "success")
+        try:
+            address = recovery.queue_verification(current_user)
+        except ValidationError as error:
+            flash(error.message, "warning")
+        else:
+            flash(f"We emailed a new link to {address}.", "success")
     return redirect(safe_next(request.form.get("next")) or url_for("accounts.profile"))
 
 
@@ -226,7 +243,7 @@ def reset_password(token: str):
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            logout_user()
+            _sign_out()  # whoever was signed in on this browser before
             sessions.start_session(user)
             flash("Your password was reset and you are signed in. Every other session and API token was "
                   "signed out.", "success")
@@ -245,7 +262,7 @@ def delete():
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            logout_user()
+            _sign_out()
             flash("Your account and everything in it were deleted.", "info")
             return redirect(url_for("home.index"))
     return render_template("accounts/delete.html", form=form), (400 if form.errors else 200)
