@@ -49,6 +49,9 @@ class Config:
     # ...and marked failed (shown to the owner, listed by `flask outbox list`) after this many tries.
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "12") or 12)
 
+    # Messages an owner's actions may send in 24 hours (invitations, resends, reminders, meeting mail).
+    OWNER_DAILY_EMAIL_LIMIT = int(os.environ.get("OWNER_DAILY_EMAIL_LIMIT", "500") or 500)
+
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True

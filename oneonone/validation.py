@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from email_validator import EmailNotValidError, validate_email
 
 from .exceptions import ValidationError
@@ -29,16 +31,35 @@ class Problems:
             raise ValidationError(first if len(self.fields) == 1 else message, self.fields)
 
 
+# Characters no name or subject may hold: C0/C1 controls (NUL, tab, line feed, \x0b, \x1c-\x1e...,
+# which Python's email library can turn into line breaks) and the Unicode line and paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def has_control_characters(text: str, *, multiline: bool = False) -> bool:
+    """True when `text` holds a character no text field accepts (newline and tab only if `multiline`)."""
+    return bool((_CONTROL_MULTILINE if multiline else _CONTROL).search(text))
+
+
 def clean_text(
     problems: Problems, field: str, value: str | None, *, max_length: int, label: str,
-    required: bool = True,
+    required: bool = True, multiline: bool = False,
 ) -> str:
-    """Strip `value`; record a problem if it is missing or too long."""
+    """Strip `value`; record a problem if it is missing, too long or holds control characters
+    (a multi-line field keeps newlines and tabs; "\r\n" becomes "\n")."""
+    if value is not None and not isinstance(value, str):
+        problems.add(field, f"{label} must be text.")
+        return ""
     text = (value or "").strip()
+    if multiline:
+        text = text.replace("\r\n", "\n")
     if required and not text:
         problems.add(field, f"{label} is required.")
     elif len(text) > max_length:
         problems.add(field, f"{label} must be at most {max_length} characters.")
+    elif has_control_characters(text, multiline=multiline):
+        problems.add(field, f"{label} cannot contain control characters such as line breaks.")
     return text
 
 

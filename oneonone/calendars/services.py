@@ -28,7 +28,7 @@ from ..pagination import Page, clamp_page_args, paginate
 from ..scheduling import notify
 from ..scheduling.models import PREFERRED, Event, Invitee
 from ..transaction import lock_row
-from ..validation import Problems, clean_timezone
+from ..validation import Problems, clean_timezone, has_control_characters
 from .models import Calendar, Timeslot
 
 NAME_MAX = 50
@@ -42,7 +42,6 @@ ID_MAX = 2**31 - 1
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 CALENDAR_FIELDS = frozenset({"name", "start_date", "end_date", "timezone", "response_deadline"})
 TIMESLOT_FIELDS = frozenset({"start_time", "end_time", "high_priority"})
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _DIGITS = re.compile(r"[0-9]{1,12}")
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f", ""}
@@ -122,8 +121,8 @@ def _clean_name(problems: Problems, value: Any) -> str:
         problems.add("name", "Name is required.")
     elif len(text) > NAME_MAX:
         problems.add("name", f"Name must be at most {NAME_MAX} characters.")
-    elif _CONTROL_CHARS.search(text):
-        problems.add("name", "Name cannot contain control characters.")
+    elif has_control_characters(text):
+        problems.add("name", "Name cannot contain control characters such as line breaks.")
     return text
 
 
