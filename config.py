@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from urllib.parse import urlsplit
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -23,6 +24,16 @@ def _database_url(url: str | None) -> str | None:
     return url
 
 
+def _trusted_hosts(value: str | None, public_url: str, app_env: str) -> list[str]:
+    """TRUSTED_HOSTS from its variable, or the host of PUBLIC_URL (plus localhost outside production)."""
+    if value and value.strip():
+        return [host.strip().lower() for host in value.split(",") if host.strip()]
+    hosts = [urlsplit(public_url).hostname or "127.0.0.1"]
+    if app_env != "production":
+        hosts += ["localhost", "127.0.0.1"]
+    return list(dict.fromkeys(hosts))
+
+
 class Config:
     APP_ENV = os.environ.get("APP_ENV", "development")
     # Unset: outside production the app makes a random key once per instance (instance/secret_key).
@@ -31,6 +42,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL"))
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    # Host headers answered (Flask's TRUSTED_HOSTS; any other gets 400): comma-separated, ".example.org"
+    # for all its subdomains. Default: the host of PUBLIC_URL, and outside production localhost too.
+    TRUSTED_HOSTS = _trusted_hosts(os.environ.get("TRUSTED_HOSTS"), PUBLIC_URL, APP_ENV)
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25") or 25)
@@ -99,5 +113,6 @@ class TestConfig(Config):
     MAIL_SUPPRESS_SEND = False  # Flask-Mail would otherwise drop mail when TESTING
     SESSION_COOKIE_SECURE = False
     PUBLIC_URL = "http://oneonone.test"
+    TRUSTED_HOSTS = ["oneonone.test", "localhost", "127.0.0.1"]  # the test client's host is localhost
     # scrypt costs ~0.3 s a hash by design; tests hash hundreds of passwords.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

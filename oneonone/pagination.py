@@ -10,21 +10,18 @@ from typing import Any
 import sqlalchemy as sa
 
 from .extensions import db
+from .validation import parse_int
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
+MAX_PAGE = 1_000_000  # a page further than this is past the end of any list (and its OFFSET fits)
 
 
 def clamp_page_args(page: Any, per_page: Any, default: int = DEFAULT_PER_PAGE) -> tuple[int, int]:
-    """Page and per_page from user input: positive ints, per_page at most MAX_PER_PAGE."""
-    try:
-        page_number = max(1, int(page))
-    except (TypeError, ValueError):
-        page_number = 1
-    try:
-        size = min(MAX_PER_PAGE, max(1, int(per_page)))
-    except (TypeError, ValueError):
-        size = default
+    """Page and per_page from user input, brought into 1..MAX_PAGE and 1..MAX_PER_PAGE; what is not
+    a number (ASCII digits) falls back to page 1 and `default` (the lists' documented leniency)."""
+    page_number = parse_int(page, minimum=1, maximum=MAX_PAGE, clamp=True) or 1
+    size = parse_int(per_page, minimum=1, maximum=MAX_PER_PAGE, clamp=True) or default
     return page_number, size
 
 

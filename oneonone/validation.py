@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from werkzeug.routing import IntegerConverter
 
 from .exceptions import ValidationError
 from .timezones import is_valid_timezone
@@ -87,18 +90,63 @@ def clean_timezone(problems: Problems, field: str, value: str | None) -> str:
     return text
 
 
-MAX_ID = 2**31 - 1
+# ---- ids, page numbers and counts: one parser ---------------------------------------------------
+
+ID_MAX = 2**31 - 1  # PostgreSQL's integer, the type of every id column
 
 
-def parse_id(value) -> int | None:
-    """A database id from user input (a positive 32-bit integer), or None."""
+def parse_int(value: Any, *, minimum: int = 0, maximum: int = ID_MAX, clamp: bool = False) -> int | None:
+    """A whole number from user input, or None: an int, or a string of ASCII digits only (no sign, no
+    "²" or "٣", which str.isdigit accepts), within minimum..maximum — or, with `clamp`, brought into it."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
-        value = value.strip()
-        if not value.isdigit() or len(value) > 10:
+        text = value.strip()
+        if not (text.isascii() and text.isdigit()):
             return None
-        value = int(value)
-    if not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        digits = text.lstrip("0") or "0"
+        # More digits than `maximum` has is out of range: never int() 5,000 digits (Python refuses).
+        value = int(digits) if len(digits) <= len(str(maximum)) else maximum + 1
+    if not isinstance(value, int):
         return None
-    return value
+    if clamp:
+        return min(max(value, minimum), maximum)
+    return value if minimum <= value <= maximum else None
+
+
+def parse_id(value: Any) -> int | None:
+    """A database id from user input (1..ID_MAX), or None."""
+    return parse_int(value, minimum=1)
+
+
+def require_ids(field: str, values: Iterable[Any]) -> list[int]:
+    """Every value of a form field as a database id, or a ValidationError naming the field."""
+    ids = [parse_id(value) for value in values]
+    if None in ids:
+        raise ValidationError.for_field(field, f"{field} must hold ids: whole numbers from 1 to {ID_MAX}.")
+    return ids
+
+
+def _numbers_up_to(maximum: int) -> str:
+    """A regular expression for 1..maximum written in ASCII digits without leading zeros."""
+    digits = str(maximum)
+    options = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    for position, digit in enumerate(digits):  # the same length: a prefix of `maximum`, then a smaller digit
+        rest = len(digits) - position - 1
+        low, high = (1 if position == 0 else 0), (int(digit) if rest == 0 else int(digit) - 1)
+        if low <= high:
+            options.append(f"{digits[:position]}[{low}-{high}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join(options) + ")"
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>` in a URL rule: a database id, 1..ID_MAX in ASCII digits; anything else matches no
+    rule, so it is a 404 before any view or query. (An int converter, so the OpenAPI document says so.)"""
+
+    # The range is in the pattern, not only in to_python: werkzeug converts after choosing a rule, so a
+    # refused value on a path that another method also routes (GET and POST /calendars/<id>/invitees)
+    # would be a 405. And werkzeug's \d+ matches "٣", which int() reads as 3.
+    regex = _numbers_up_to(ID_MAX)
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        super().__init__(url_map, min=1, max=ID_MAX)

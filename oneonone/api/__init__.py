@@ -8,7 +8,7 @@ from flask import Flask
 
 from ..extensions import csrf
 from . import accounts, calendars, contacts, docs, scheduling
-from .core import INVITEE, OWNER, IdConverter
+from .core import INVITEE, OWNER
 from .schemas import ErrorSchema
 
 API_BLUEPRINTS = (accounts.bp, contacts.bp, calendars.bp, scheduling.bp)
@@ -50,7 +50,7 @@ class Api(flask_smorest.Api):
 
 def init_api(app: Flask) -> None:
     """Register the API's blueprints, its OpenAPI document and docs page."""
-    app.url_map.converters["id"] = IdConverter
+    # The `id` converter of the API's rules is registered for the whole app (register_blueprints).
     api = Api(app, spec_kwargs={
         "title": "OneOnOne API", "version": "1.0", "openapi_version": "3.0.3",
         "info": {"description": DESCRIPTION},

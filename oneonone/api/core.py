@@ -9,12 +9,11 @@ from functools import wraps
 from typing import Any
 
 import marshmallow as ma
-from flask import g, request, url_for
+from flask import current_app, g, request, url_for
 from flask_smorest import Blueprint
 from sqlalchemy.exc import DataError, IntegrityError
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser
-from werkzeug.routing import IntegerConverter
 
 from ..accounts.models import User
 from ..accounts.services import user_for_api_token
@@ -23,13 +22,12 @@ from ..exceptions import DomainError, NotFoundError
 from ..extensions import db
 from ..pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, Page, clamp_page_args
 from ..scheduling.models import Invitee
+from ..validation import parse_int
 
 OWNER = "ownerToken"
 INVITEE = "invitationToken"
 AUTH_REALM = 'Bearer realm="OneOnOne API"'
 TOKEN_MAX = 200  # tokens are 43 characters; anything much longer is not one
-MAX_PAGE = 1_000_000
-ID_MAX = 2**31 - 1  # PostgreSQL integer ids
 
 
 # ---- errors ---------------------------------------------------------------------------------
@@ -262,10 +260,21 @@ class LenientInteger(ma.fields.Integer):
     """A page number or size: anything unusable falls back to the default instead of a 400."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            return int(str(value).strip()[:12])
-        except (TypeError, ValueError):
-            return None
+        return parse_int(value, clamp=True)  # clamp_page_args caps it further
+
+
+class WholeNumber(ma.fields.Integer):
+    """A count in a query string (`?k=3`): ASCII digits within the range, else a 400 naming it."""
+
+    def __init__(self, *, minimum: int, maximum: int, **kwargs):
+        super().__init__(validate=ma.validate.Range(minimum, maximum), **kwargs)
+        self.minimum, self.maximum = minimum, maximum
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        number = parse_int(value, minimum=self.minimum, maximum=self.maximum)
+        if number is None:
+            raise ma.ValidationError(f"Must be a whole number from {self.minimum} to {self.maximum}.")
+        return number
 
 
 class PageArgsSchema(ma.Schema):
@@ -281,8 +290,7 @@ class PageArgsSchema(ma.Schema):
 
 def page_args(args: dict) -> tuple[int, int]:
     """(page, per_page) from parsed query args, clamped like the pages do."""
-    page, per_page = clamp_page_args(args.get("page"), args.get("per_page"))
-    return min(page, MAX_PAGE), per_page
+    return clamp_page_args(args.get("page"), args.get("per_page"))
 
 
 def list_page(items: Sequence[Any], page: int, per_page: int) -> Page:
@@ -297,8 +305,9 @@ def page_headers(page: Page, **query) -> dict[str, str]:
     links = []
     for rel, number in (("next", page.next_num), ("prev", page.prev_num)):
         if number is not None:
-            url = url_for(request.endpoint, **(request.view_args or {}), **query, page=number,
-                          per_page=page.per_page, _external=True)
+            # From PUBLIC_URL, never the request's Host header.
+            url = current_app.config["PUBLIC_URL"] + url_for(
+                request.endpoint, **(request.view_args or {}), **query, page=number, per_page=page.per_page)
             links.append(f'<{url}>; rel="{rel}"')
     if links:
         headers["Link"] = ", ".join(links)
@@ -311,12 +320,3 @@ PAGE_HEADERS_DOC = {
     "Link": {"description": 'The next and previous pages: `<url>; rel="next", <url>; rel="prev"`.',
              "schema": {"type": "string"}},
 }
-
-
-# ---- URL ids ----------------------------------------------------------------------------------
-
-class IdConverter(IntegerConverter):
-    """`<id:name>`: a positive integer that fits the database's ids (others are simply 404)."""
-
-    def __init__(self, url_map, *args, **kwargs):
-        super().__init__(url_map, min=1, max=ID_MAX)

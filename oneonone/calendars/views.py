@@ -79,7 +79,7 @@ def create():
                            problems=problems), _status(form, problems)
 
 
-@bp.route("/<int:calendar_id>/")
+@bp.route("/<id:calendar_id>/")
 @login_required
 def detail(calendar_id: int):
     calendar = _calendar(calendar_id)
@@ -93,7 +93,7 @@ def detail(calendar_id: int):
     )
 
 
-@bp.route("/<int:calendar_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:calendar_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(calendar_id: int):
     calendar = _calendar(calendar_id)
@@ -114,7 +114,7 @@ def edit(calendar_id: int):
                            problems=problems), _status(form, problems)
 
 
-@bp.route("/<int:calendar_id>/delete", methods=["GET", "POST"])
+@bp.route("/<id:calendar_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(calendar_id: int):
     calendar = _calendar(calendar_id)
@@ -152,7 +152,7 @@ def _requested_date(calendar: Calendar) -> dt.date:
     return date if calendar.start_date <= date <= calendar.end_date else calendar.start_date
 
 
-@bp.route("/<int:calendar_id>/timeslots/new", methods=["GET", "POST"])
+@bp.route("/<id:calendar_id>/timeslots/new", methods=["GET", "POST"])
 @login_required
 def add_timeslot(calendar_id: int):
     calendar = _calendar(calendar_id)
@@ -199,7 +199,7 @@ def _acknowledge_label(summary: services.SlotSummary) -> str:
     return text + "."
 
 
-@bp.route("/<int:calendar_id>/timeslots/<int:timeslot_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:calendar_id>/timeslots/<id:timeslot_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_timeslot(calendar_id: int, timeslot_id: int):
     timeslot = _timeslot(calendar_id, timeslot_id)
@@ -240,7 +240,7 @@ def edit_timeslot(calendar_id: int, timeslot_id: int):
                            problems=problems), _status(form, problems)
 
 
-@bp.route("/<int:calendar_id>/timeslots/<int:timeslot_id>/delete", methods=["GET", "POST"])
+@bp.route("/<id:calendar_id>/timeslots/<id:timeslot_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete_timeslot(calendar_id: int, timeslot_id: int):
     timeslot = _timeslot(calendar_id, timeslot_id)
@@ -269,7 +269,7 @@ def delete_timeslot(calendar_id: int, timeslot_id: int):
                            problems=problems), _status(form, problems)
 
 
-@bp.route("/<int:calendar_id>/timeslots/series", methods=["GET", "POST"])
+@bp.route("/<id:calendar_id>/timeslots/series", methods=["GET", "POST"])
 @login_required
 def add_series(calendar_id: int):
     calendar = _calendar(calendar_id)

@@ -85,7 +85,7 @@ def create():
     return render_template("contacts/form.html", form=form, contact=None), (400 if form.errors else 200)
 
 
-@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:contact_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(contact_id: int):
     contact = _contact_or_404(contact_id)
@@ -104,7 +104,7 @@ def edit(contact_id: int):
     return render_template("contacts/form.html", form=form, contact=contact), status
 
 
-@bp.route("/<int:contact_id>/delete", methods=["GET", "POST"])
+@bp.route("/<id:contact_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(contact_id: int):
     contact = _contact_or_404(contact_id)
@@ -118,7 +118,7 @@ def delete(contact_id: int):
     return render_template("contacts/delete.html", form=form, contact=contact, usage=usage)
 
 
-@bp.route("/<int:contact_id>/photo")
+@bp.route("/<id:contact_id>/photo")
 def photo(contact_id: int):
     # The owner's browser session, or their API token, so `image_url` in the API works too.
     owner = current_user if current_user.is_authenticated else None
