@@ -144,7 +144,7 @@ def gunicorn(name: str, app: str, env: dict[str, str], workdir: Path, probe: str
     port = free_port()
     log = workdir / f"{name}-{port}.log"
     command = [str(BIN / "gunicorn"), "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-               app]
+               "--logger-class", "oneonone.gunicorn_logging.MaskingLogger", app]  # as deployed (README)
     with open(log, "w") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(name, port, process, log)

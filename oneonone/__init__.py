@@ -13,6 +13,7 @@ from flask import Flask
 from config import Config
 
 from .extensions import bootstrap, csrf, db, limiter, login_manager, mail, migrate, talisman
+from .hosts import refuse_unknown_hosts
 
 # Keys that once shipped as defaults: anyone can sign cookies with them, so none is accepted.
 PUBLIC_SECRET_KEYS = {"dev-only-insecure-secret-key"}
@@ -63,9 +64,11 @@ def create_app(config: type | dict[str, Any] | None = None, instance_path: str |
     register_blueprints(app)
     register_unit_of_work(app)
     register_observability(app)
+    register_http_headers(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
+    refuse_unknown_hosts(app)
     return app
 
 
@@ -153,7 +156,10 @@ def register_blueprints(app: Flask) -> None:
     from .contacts.views import bp as contacts_bp
     from .home import bp as home_bp
     from .scheduling.views import bp as scheduling_bp
+    from .validation import IdConverter
 
+    # `<id:...>` in every rule, pages and API alike: out-of-range or non-ASCII ids are 404s before any view.
+    app.url_map.converters["id"] = IdConverter
     app.register_blueprint(home_bp)
     app.register_blueprint(accounts_bp, url_prefix="/accounts")
     app.register_blueprint(contacts_bp, url_prefix="/contacts")
@@ -171,6 +177,13 @@ def register_unit_of_work(app: Flask) -> None:
 def register_observability(app: Flask) -> None:
     # After the unit of work: /healthz and /metrics only read, and run outside any transaction.
     from .observability import register
+
+    register(app)
+
+
+def register_http_headers(app: Flask) -> None:
+    # Cache-Control and X-Robots-Tag for private pages, error pages included.
+    from .http_headers import register
 
     register(app)
 

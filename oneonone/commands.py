@@ -19,7 +19,7 @@ from .contacts.models import Contact
 from .db_types import utcnow
 from .email import FAILED, PENDING, OutboxMessage, deliver_due, next_due_in
 from .extensions import db
-from .scheduling.links import new_link_token
+from .scheduling.links import new_link
 from .scheduling.models import IF_NEED_BE, PREFERRED, Event, Invitee
 from .transaction import TransactionConflict, unit_of_work
 
@@ -64,8 +64,9 @@ def seed_demo_data() -> tuple[User, bool]:
     rng = random.Random(7)
     slots = list(calendar.timeslots)
     for contact in contacts[:6]:
-        _, token_hash = new_link_token()
-        invitee = Invitee(calendar=calendar, contact=contact, token_hash=token_hash)
+        nonce, _, token_hash = new_link()  # the demo owner can copy each link from the invitees page
+        invitee = Invitee(calendar=calendar, contact=contact, token_hash=token_hash, link_nonce=nonce,
+                          link_issued_at=now)
         db.session.add(invitee)
         if contact is contacts[5]:
             continue  # one invitee has not answered yet

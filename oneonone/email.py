@@ -32,6 +32,7 @@ from flask_mail import Connection, Message
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db_types import UTCDateTime, utcnow
+from .exceptions import DomainError, ValidationError
 from .extensions import db
 from .transaction import unit_of_work
 
@@ -108,10 +109,64 @@ class Attachment:
     data: str
 
 
+# Mail an owner's actions send to other people: counted against OWNER_DAILY_EMAIL_LIMIT.
+OWNER_MAIL = ("invitation", "ask", "meeting_scheduled", "meeting_cancelled")
+_HEADER_BREAKERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]+")
+SUBJECT_MAX = 200
+
+
+class EmailQuotaExceeded(DomainError):
+    status = 429
+    code = "email_quota"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"This would pass the {limit} emails an account may send in 24 hours, so nothing was "
+                         f"sent. Try again later, or write to us if you need more.")
+
+
+class UnsendableMessage(ValidationError):
+    """A message that could not be built (a header OneOnOne cannot write): refused at the action."""
+
+
+def header_text(value: str) -> str:
+    """`value` made safe for a mail header: nothing in it can end a header or start another."""
+    return " ".join(_HEADER_BREAKERS.sub(" ", value).split())
+
+
+def quoted(text: str, limit: int = 60) -> str:
+    """The owner's words in a subject: one line, cut to `limit` characters and quoted."""
+    text = header_text(text)
+    return f'"{text if len(text) <= limit else text[:limit - 3].rstrip() + "..."}"'
+
+
+def _check_quota(owner_id: int) -> None:
+    """Refuse the owner's next message past OWNER_DAILY_EMAIL_LIMIT in 24 hours (counted once per
+    transaction, then kept up to date in the session as messages are queued)."""
+    limit = int(current_app.config["OWNER_DAILY_EMAIL_LIMIT"])
+    counts = db.session.info.setdefault("owner_mail_counts", {})
+    key = (id(db.session().get_transaction()), owner_id)
+    if key not in counts:
+        counts[key] = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.owner_id == owner_id, OutboxMessage.template.in_(OWNER_MAIL),
+            OutboxMessage.created_at > utcnow() - dt.timedelta(hours=24)))
+    if counts[key] >= limit:
+        raise EmailQuotaExceeded(limit)
+    counts[key] += 1
+
+
 def queue_email(
     to: str, subject: str, template: str, *, attachments: tuple[Attachment, ...] = (), **context
 ) -> OutboxMessage:
-    """Render a message and add it to the outbox in the current transaction."""
+    """Render a message and add it to the outbox in the current transaction.
+
+    Whatever the subject holds, it becomes one header line. The message is built once here, so one
+    that could not be sent is refused now (UnsendableMessage), not retried for hours. Mail an owner
+    sends to others counts against their daily quota (EmailQuotaExceeded, nothing queued).
+    """
+    subject = header_text(subject)[:SUBJECT_MAX]
+    owner = context.get("owner")
+    if owner is not None and template in OWNER_MAIL:
+        _check_quota(owner.id)
     text = render_template(f"email/{template}.txt", **context)
     html = render_template(f"email/{template}.html", subject=subject, **context)
     message = OutboxMessage(
@@ -122,7 +177,10 @@ def queue_email(
         attachments=[a.__dict__ for a in attachments],
         template=template,
     )
-    owner = context.get("owner")
+    try:
+        _to_mail(_outgoing(message, "check")).as_bytes()
+    except Exception as error:
+        raise UnsendableMessage.for_field("email", f"This email cannot be sent to {to}: {error}") from error
     if owner is not None:
         message.owner_id = owner.id
     invitee = context.get("invitee")
@@ -186,11 +244,12 @@ def _claim(limit: int) -> list[Outgoing]:
         rows = session.scalars(
             sa.select(OutboxMessage).where(OutboxMessage.claimed_by == claim).order_by(OutboxMessage.id)
         ).all()
-        return [
-            Outgoing(m.id, claim, m.recipient, m.subject, m.body_text, m.body_html,
-                     tuple(Attachment(**a) for a in m.attachments or []))
-            for m in rows
-        ]
+        return [_outgoing(m, claim) for m in rows]
+
+
+def _outgoing(m: OutboxMessage, claim: str) -> Outgoing:
+    return Outgoing(m.id, claim, m.recipient, m.subject, m.body_text, m.body_html,
+                    tuple(Attachment(**a) for a in m.attachments or []))
 
 
 def _record(message: Outgoing, error: Exception | None) -> None:
@@ -216,8 +275,21 @@ def _record(message: Outgoing, error: Exception | None) -> None:
                           row.id, row.recipient, row.attempts, row.last_error)
             else:
                 row.next_attempt_at = now + _backoff(row.attempts)
+        if row.status != PENDING:
+            _redact(row)
         if row.discard and row.status != PENDING:
             session.delete(row)  # its owner deleted the account: keep nothing once it is done
+
+
+REDACTED = "[delivered; the body is not kept, so no link in it outlives the message]"
+
+
+def _redact(row: OutboxMessage) -> None:
+    """A message that is done (sent, or failed for good) keeps its envelope, not its body: bodies
+    hold personal links, which must not sit in the database once mailed."""
+    row.body_text = REDACTED if row.status == SENT else "[not delivered; the body is not kept]"
+    row.body_html = None
+    row.attachments = []
 
 
 def recent_mail_count(owner_id: int, template: str, since: dt.timedelta) -> int:

@@ -201,13 +201,14 @@ def make_timeslot(db):
 
 @pytest.fixture
 def make_invitee(db):
-    from oneonone.scheduling.links import new_link_token
+    from oneonone.scheduling.links import new_link
     from oneonone.scheduling.models import Invitee
 
     def make(calendar, contact) -> tuple[Invitee, str]:
         """An invitation; returns (invitee, link token)."""
-        token, token_hash = new_link_token()
-        invitee = Invitee(calendar_id=calendar.id, contact_id=contact.id, token_hash=token_hash)
+        nonce, token, token_hash = new_link()
+        invitee = Invitee(calendar_id=calendar.id, contact_id=contact.id, token_hash=token_hash,
+                          link_nonce=nonce, link_issued_at=utcnow())
         db.session.add(invitee)
         db.session.commit()
         return invitee, token

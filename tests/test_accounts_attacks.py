@@ -171,6 +171,6 @@ def test_a_huge_id_in_the_session_or_token_routes_is_a_404(owner_client, path, a
     """A signed-in user (or a fuzzer) posts to the new "sign this session out" / "revoke this token"
     routes with an id too large for the database. Before the fix the id went straight into the DELETE (SQLite
     raised OverflowError, PostgreSQL "integer out of range"): a 500 and an error log entry. Every other
-    page clamps ids (calendars' `_clean_id`, the API's IdConverter); these must answer 404 like any
+    page clamps ids (calendars' `parse_id`, the API's IdConverter); these must answer 404 like any
     unknown id."""
     assert owner_client.post(path).status_code == 404

@@ -18,6 +18,7 @@ from oneonone.transaction import unit_of_work
 # Pages anyone may open.
 PUBLIC = {
     "static", "bootstrap.static", "home.index", "accounts.signin", "accounts.signup", "accounts.signout",
+    "home.robots_txt",
     "scheduling.pick", "scheduling.pick_ics", "scheduling.feed",
     "accounts.forgot_password", "accounts.reset_password", "accounts.verify",  # links mailed to an address
     "observability.healthz", "observability.metrics",  # /metrics: its own bearer token, 404 unset

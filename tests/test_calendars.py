@@ -185,7 +185,7 @@ def test_create_without_deadline_or_zone_uses_owners_zone(owner, db):
         ({"name": ""}, "name", "Name is required."),
         ({"name": "   "}, "name", "Name is required."),
         ({"name": "x" * 51}, "name", "Name must be at most 50 characters."),
-        ({"name": "Tab\tbed"}, "name", "Name cannot contain control characters."),
+        ({"name": "Tab\tbed"}, "name", "Name cannot contain control characters such as line breaks."),
         ({"end_date": "2030-06-02"}, "end_date", "The end date must be on or after the start date."),
         ({"end_date": "2031-06-14"}, "end_date", "The window can be at most 366 days long."),
         ({"start_date": ""}, "start_date", "Choose the first day."),
@@ -511,7 +511,7 @@ def test_moving_a_confirmed_slot_emails_the_new_time(owner_client, confirmed_slo
     response = owner_client.post(url, data=slot_form(start="15:00", end="15:30", acknowledge="y"))
     assert response.status_code == 302
     [message] = mailbox.wait_for(1)
-    assert message["To"] == "ada@example.org" and message["Subject"] == "Moved: Interview day"
+    assert message["To"] == "ada@example.org" and message["Subject"] == 'Moved: "Interview day"'
     [ics] = calendar_parts(message)
     assert "METHOD:REQUEST" in ics and "DTSTART:20300305T150000Z" in ics
     assert "Ada Lovelace was emailed the new time." in text(owner_client.get(response.location))
@@ -552,7 +552,7 @@ def test_deleting_a_confirmed_slot_needs_confirming_then_emails_a_cancellation(
     assert response.status_code == 302
     assert count(db, Timeslot) == 0 and count(db, Event) == 0
     [message] = mailbox.wait_for(1)
-    assert message["To"] == "ada@example.org" and message["Subject"] == "Cancelled: Interview day"
+    assert message["To"] == "ada@example.org" and message["Subject"] == 'Cancelled: "Interview day"'
     [ics] = calendar_parts(message)
     assert "METHOD:CANCEL" in ics and "DTSTART:20300305T100000Z" in ics
 

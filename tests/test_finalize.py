@@ -74,7 +74,7 @@ def test_finalize_a_whole_schedule_emails_each_invitee_an_ics(owner_client, owne
     assert not _event(db, ada, nine).confirmed
     assert sorted(m["To"] for m in mailbox.messages) == ["ada@example.org", "bob@example.org"]
     message = mailbox.to("ada@example.org")[0]
-    assert message["Subject"] == "Confirmed: Interviews"
+    assert message["Subject"] == 'Confirmed: "Interviews"'
     calendar_file = _ics(message)
     assert calendar_file["METHOD"] == "REQUEST"
     event = _vevent(message)
@@ -98,7 +98,7 @@ def test_confirming_unconfirms_the_slots_other_event_and_moves_keep_the_uid(owne
     owner_client.post(f"/calendars/{calendar.id}/invitees/{bob_invitee.id}/confirm", data={"timeslot_id": nine.id})
     assert _event(db, bob, nine).confirmed and not _event(db, ada, nine).confirmed
     cancel = mailbox.to("ada@example.org")[-1]
-    assert _ics(cancel)["METHOD"] == "CANCEL" and cancel["Subject"] == "Cancelled: Interviews"
+    assert _ics(cancel)["METHOD"] == "CANCEL" and cancel["Subject"] == 'Cancelled: "Interviews"'
     assert _vevent(cancel)["uid"] == first["uid"]
     # Ada is confirmed at 10:00: same UID, higher SEQUENCE.
     owner_client.post(f"/calendars/{calendar.id}/invitees/{ada_invitee.id}/confirm", data={"timeslot_id": ten.id})
@@ -108,12 +108,12 @@ def test_confirming_unconfirms_the_slots_other_event_and_moves_keep_the_uid(owne
     with unit_of_work():
         services.set_event_confirmed(_event(db, ada, nine), True)
     moved = mailbox.to("ada@example.org")[-1]
-    assert moved["Subject"] == "Moved: Interviews" and _ics(moved)["METHOD"] == "REQUEST"
+    assert moved["Subject"] == 'Moved: "Interviews"' and _ics(moved)["METHOD"] == "REQUEST"
     text = next(p for p in moved.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
     assert "for \"Interviews\" has moved." in text
     assert _vevent(moved)["uid"] == first["uid"]
     assert db.session.scalar(sa.select(sa.func.count()).where(Event.confirmed)) == 1  # Bob was displaced
-    assert mailbox.to("bob@example.org")[-1]["Subject"] == "Cancelled: Interviews"
+    assert mailbox.to("bob@example.org")[-1]["Subject"] == 'Cancelled: "Interviews"'
 
 
 def test_unconfirm_sends_a_cancellation(owner_client, day, mailbox, db):

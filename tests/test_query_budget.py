@@ -60,6 +60,7 @@ class Case:
 CASES = [
     # Pages anyone can open.
     Case("home.index", "GET", "/", "anon"),
+    Case("home.robots_txt", "GET", "/robots.txt", "anon"),
     Case("accounts.signin", "GET", "/accounts/signin", "anon"),
     Case("accounts.signup", "GET", "/accounts/signup", "anon"),
     Case("accounts.forgot_password", "GET", "/accounts/password/forgot", "anon"),

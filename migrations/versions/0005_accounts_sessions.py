@@ -1,4 +1,5 @@
-"""Accounts people can trust: server-side sign-in sessions, verified addresses, owners' outbox rows.
+"""Accounts people can trust: server-side sign-in sessions, verified addresses, owners' outbox rows;
+invitation links derived from a nonce (rebuilt, never stored).
 
 Revision ID: 0005
 Revises: 0004
@@ -49,12 +50,18 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_outbox_messages_owner_id'), ['owner_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_outbox_messages_owner_id_users'), 'users', ['owner_id'], ['id'],
                                     ondelete='SET NULL')
+    with op.batch_alter_table('invitees', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('link_nonce', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('link_issued_at', oneonone.db_types.UTCDateTime(), nullable=True))
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.alter_column('discard', server_default=None)
         batch_op.alter_column('template', server_default=None)
 
 
 def downgrade():
+    with op.batch_alter_table('invitees', schema=None) as batch_op:
+        batch_op.drop_column('link_issued_at')
+        batch_op.drop_column('link_nonce')
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_outbox_messages_owner_id_users'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_outbox_messages_owner_id'))

@@ -158,7 +158,7 @@ def profile():
     ), status
 
 
-@bp.route("/sessions/<int:session_id>/signout", methods=["POST"])
+@bp.route("/sessions/<id:session_id>/signout", methods=["POST"])
 @login_required
 def end_session(session_id: int):
     if parse_id(session_id) is None:
@@ -179,7 +179,7 @@ def end_other_sessions():
     return redirect(url_for("accounts.profile"))
 
 
-@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@bp.route("/tokens/<id:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke_token(token_id: int):
     if parse_id(token_id) is None or not services.revoke_api_token_by_id(current_user, token_id):

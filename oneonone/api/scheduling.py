@@ -6,11 +6,12 @@ import sqlalchemy as sa
 from flask import g
 from flask.views import MethodView
 
+from ..accounts.services import user_for_api_token
 from ..calendars import services as calendar_services
 from ..calendars.models import Timeslot
 from ..contacts import services as contact_services
 from ..exceptions import NotFoundError
-from ..extensions import db
+from ..extensions import db, limiter
 from ..scheduling import services
 from ..scheduling.models import Invitee
 from . import schemas
@@ -20,6 +21,7 @@ from .core import (
     PAGE_HEADERS_DOC,
     ApiBlueprint,
     ApiError,
+    bearer_token,
     current_owner,
     list_page,
     page_args,
@@ -45,7 +47,15 @@ def invitee_resource(invitee: Invitee, token: str | None) -> dict:
     }
 
 
+def _owner_key() -> str:
+    """Rate limits per owner, as on the pages (a limit is checked before the view authenticates)."""
+    token = bearer_token()
+    user = user_for_api_token(token) if token and len(token) <= 200 else None
+    return f"owner:{user.id}" if user is not None else "anonymous"
+
+
 @bp.route("/calendars/<id:calendar_id>/contacts/<id:contact_id>/", methods=["POST"])
+@limiter.limit("30 per hour", key_func=_owner_key)
 @requires(OWNER)
 @bp.response(201, schemas.InviteeSchema, description="Invited; the contact was emailed the link.")
 @bp.alt_response(200, schema=schemas.InviteeSchema, success=True,
@@ -53,7 +63,11 @@ def invitee_resource(invitee: Invitee, token: str | None) -> dict:
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.doc(operationId="inviteContact")
 def invite(calendar_id: int, contact_id: int):
-    """Invite a contact to a calendar and email them their link"""
+    """Invite a contact to a calendar and email them their link
+
+    Limited like the page: 30 invitation requests an hour per owner (429), and every email counts
+    against the owner's daily quota (`OWNER_DAILY_EMAIL_LIMIT`, 429 `email_quota`, nothing sent).
+    """
     owner = current_owner()
     calendar = calendar_services.get_calendar(owner, calendar_id)
     contact = contact_services.get_contact(owner, contact_id)
@@ -79,6 +93,7 @@ def suggested(args, calendar_id: int):
 
 
 @bp.route("/calendars/<id:calendar_id>/invitees/<id:contact_id>/ask/", methods=["POST"])
+@limiter.limit("30 per hour", key_func=_owner_key)
 @requires(OWNER)
 @bp.body(schemas.AskSchema)
 @bp.response(200, schemas.AskedSchema, description="The invitee was emailed those times (their page marks "

@@ -14,7 +14,8 @@ import marshmallow as ma
 
 from ..scheduling.models import PREFERENCES
 from ..scheduling.services import MAX_SUGGESTIONS
-from .core import ID_MAX, PageArgsSchema
+from ..validation import ID_MAX
+from .core import PageArgsSchema, WholeNumber
 
 TEXT_MAX = 1000  # far above any field's own limit; only bounds the work a huge string causes
 
@@ -307,8 +308,8 @@ class SuggestArgsSchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    k = ma.fields.Integer(load_default=3, validate=ma.validate.Range(1, MAX_SUGGESTIONS),
-                          metadata={"description": "How many schedules, best first."})
+    k = WholeNumber(minimum=1, maximum=MAX_SUGGESTIONS, load_default=3,
+                    metadata={"description": "How many schedules, best first."})
 
 
 class ScoreSchema(ma.Schema):

@@ -28,7 +28,7 @@ from ..pagination import Page, clamp_page_args, paginate
 from ..scheduling import notify
 from ..scheduling.models import PREFERRED, Event, Invitee
 from ..transaction import lock_row
-from ..validation import Problems, clean_timezone, has_control_characters
+from ..validation import Problems, clean_timezone, has_control_characters, parse_id
 from .models import Calendar, Timeslot
 
 NAME_MAX = 50
@@ -37,8 +37,6 @@ SERIES_MAX_SLOTS = 2000
 MINUTES_PER_DAY = 24 * 60
 # Dates outside these years are typing mistakes, and keep date arithmetic far from its limits.
 YEAR_MIN, YEAR_MAX = 1970, 2999
-# PostgreSQL integer primary keys; a larger id in a URL is simply not found.
-ID_MAX = 2**31 - 1
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 CALENDAR_FIELDS = frozenset({"name", "start_date", "end_date", "timezone", "response_deadline"})
 TIMESLOT_FIELDS = frozenset({"start_time", "end_time", "high_priority"})
@@ -101,16 +99,6 @@ class GridWeek:
 
 
 # ---- input cleaning (services are called with raw values by the API) ---------------------
-
-def _clean_id(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        value = int(value.strip())
-    if isinstance(value, int) and 0 < value <= ID_MAX:
-        return value
-    return None
-
 
 def _clean_name(problems: Problems, value: Any) -> str:
     if value is not None and not isinstance(value, str):
@@ -291,7 +279,7 @@ def list_calendars(owner: User, *, page: Any = 1, per_page: Any = 50) -> Page:
 
 def calendar_counts(calendar_ids: Iterable[int]) -> dict[int, CalendarCounts]:
     """Slots, invitees, answered invitees and confirmed meetings per calendar (three queries)."""
-    ids = sorted({clean for clean in map(_clean_id, calendar_ids) if clean is not None})
+    ids = sorted({clean for clean in map(parse_id, calendar_ids) if clean is not None})
     if not ids:
         return {}
     slots = dict(db.session.execute(
@@ -323,7 +311,7 @@ def calendar_counts(calendar_ids: Iterable[int]) -> dict[int, CalendarCounts]:
 
 def get_calendar(owner: User, calendar_id: Any) -> Calendar:
     """The owner's calendar; NotFoundError when it is missing or someone else's."""
-    clean = _clean_id(calendar_id)
+    clean = parse_id(calendar_id)
     calendar = None
     if clean is not None and owner is not None and getattr(owner, "id", None) is not None:
         calendar = db.session.scalar(
@@ -450,7 +438,7 @@ def _cancel_meetings_of_deleted_account(owner: User) -> None:
 
 def get_timeslot(owner: User, calendar_id: Any, timeslot_id: Any) -> Timeslot:
     """The owner's timeslot in that calendar; NotFoundError otherwise."""
-    calendar_key, slot_key = _clean_id(calendar_id), _clean_id(timeslot_id)
+    calendar_key, slot_key = parse_id(calendar_id), parse_id(timeslot_id)
     timeslot = None
     if calendar_key is not None and slot_key is not None and getattr(owner, "id", None) is not None:
         timeslot = db.session.scalar(

@@ -32,8 +32,11 @@ class Invitee(db.Model):
     contact_id: Mapped[int] = mapped_column(
         sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True
     )
-    # Only the SHA-256 of the link token is stored; the token itself is mailed and forgotten.
+    # Only the SHA-256 of the link token is stored. The token is HMAC(key from SECRET_KEY, link_nonce),
+    # so the app can rebuild it (links.rebuild_token) while the database alone cannot.
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    link_nonce: Mapped[str | None] = mapped_column(sa.String(32))
+    link_issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     invited_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..email import Attachment, queue_email
+from ..email import Attachment, queue_email, quoted
 from . import ics
-from .links import pick_url
+from .links import pick_url, rebuild_token
 
 if TYPE_CHECKING:
     from ..calendars.models import Timeslot
@@ -50,9 +50,10 @@ def queue_meeting_email(invitee: Invitee, timeslot: Timeslot, kind: str, *,
         data=data,
     )
     calendar = invitee.calendar
+    token = link_token or rebuild_token(invitee.link_nonce, invitee.token_hash)  # their usual link
     queue_email(
         invitee.contact.email,
-        SUBJECTS[kind].format(name=calendar.name),
+        SUBJECTS[kind].format(name=quoted(calendar.name)),
         "meeting_cancelled" if cancelled else "meeting_scheduled",
         attachments=(attachment,),
         invitee=invitee,
@@ -60,6 +61,6 @@ def queue_meeting_email(invitee: Invitee, timeslot: Timeslot, kind: str, *,
         calendar=calendar,
         owner=calendar.owner,
         timeslot=timeslot,
-        link=pick_url(link_token) if link_token else None,
+        link=pick_url(token) if token else None,
         moved=kind == UPDATED,
     )

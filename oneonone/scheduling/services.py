@@ -21,7 +21,7 @@ from ..accounts.recovery import require_verified
 from ..calendars.models import Calendar, Timeslot
 from ..contacts.models import Contact
 from ..db_types import utcnow
-from ..email import queue_email
+from ..email import header_text, queue_email, quoted
 from ..exceptions import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from ..extensions import db
 from ..pagination import Page, paginate
@@ -29,7 +29,7 @@ from ..timezones import is_valid_timezone
 from ..transaction import lock_row
 from ..validation import parse_id
 from . import notify, suggest
-from .links import new_link_token, pick_url
+from .links import new_link, pick_url, rebuild_token
 from .models import PREFERENCES, PREFERRED, Event, Invitee, RetiredLink
 
 REMINDER_WINDOW = dt.timedelta(hours=48)
@@ -60,8 +60,8 @@ def invitee_link(token: str) -> str:
 def _queue_invitation(invitee: Invitee, token: str, *, reminder: bool = False) -> None:
     calendar = invitee.calendar
     owner = calendar.owner
-    subject = (f"Reminder: pick your times for {calendar.name}" if reminder
-               else f"{owner.full_name} invites you to pick a time: {calendar.name}")
+    subject = (f"Reminder: pick your times for {quoted(calendar.name)}" if reminder
+               else f"{header_text(owner.full_name)[:60]} invites you to pick a time: {quoted(calendar.name)}")
     queue_email(
         invitee.contact.email, subject, "invitation",
         invitee=invitee, contact=invitee.contact, calendar=calendar, owner=owner,
@@ -87,8 +87,9 @@ def invite_contacts(calendar: Calendar, contacts: Iterable[Contact]) -> list[Inv
         if contact.id in existing:
             results.append(InviteResult(existing[contact.id], None, False))
             continue
-        token, token_hash = new_link_token()
-        invitee = Invitee(calendar=calendar, contact=contact, token_hash=token_hash)
+        nonce, token, token_hash = new_link()
+        invitee = Invitee(calendar=calendar, contact=contact, token_hash=token_hash, link_nonce=nonce,
+                          link_issued_at=utcnow())
         db.session.add(invitee)
         existing[contact.id] = invitee
         results.append(InviteResult(invitee, token, True))
@@ -119,9 +120,21 @@ def _link_is_new(invitee: Invitee, now: dt.datetime) -> bool:
 def _rotate(invitee: Invitee) -> str:
     """Retire the invitee's link for a new one (the caller holds the invitee's row lock)."""
     db.session.add(RetiredLink(token_hash=invitee.token_hash, invitee_id=invitee.id))
-    token, token_hash = new_link_token()
-    invitee.token_hash = token_hash
+    invitee.link_nonce, token, invitee.token_hash = new_link()
+    invitee.link_issued_at = utcnow()
     return token
+
+
+def current_link_token(invitee: Invitee) -> str:
+    """The invitee's link as it stands (rebuilt, not stored). An invitation from before links were
+    derived, or from before SECRET_KEY changed, gets a new one (the caller holds the row lock)."""
+    return rebuild_token(invitee.link_nonce, invitee.token_hash) or _rotate(invitee)
+
+
+def visible_link(invitee: Invitee) -> str | None:
+    """The invitee's pick-page address for the owner's "Copy", when it can be rebuilt."""
+    token = rebuild_token(invitee.link_nonce, invitee.token_hash)
+    return pick_url(token) if token else None
 
 
 def resend_invitation(invitee: Invitee) -> str | None:
@@ -185,12 +198,13 @@ def invitee_for_token(token: str | None) -> Invitee:
 # ---- reminders --------------------------------------------------------------------------------
 
 def _remind(invitees: Iterable[Invitee], now: dt.datetime) -> int:
-    """Mail each a reminder with a fresh link, except those whose link is under a minute old."""
+    """Mail each a reminder with their usual link, except those reminded or sent a new link in the
+    last minute (a double click)."""
     count = 0
     for invitee in invitees:
-        if _link_is_new(invitee, now):
+        if _link_is_new(invitee, now) or (invitee.reminded_at and invitee.reminded_at > now - RESEND_GRACE):
             continue
-        _queue_invitation(invitee, _rotate(invitee), reminder=True)
+        _queue_invitation(invitee, current_link_token(invitee), reminder=True)
         invitee.reminded_at = now
         count += 1
     db.session.flush()
@@ -612,11 +626,12 @@ def ask_about_times(calendar: Calendar, contact_id: int, timeslot_ids: Iterable[
         return invitee
     times = list(db.session.scalars(
         sa.select(Timeslot).where(Timeslot.id.in_(wanted)).order_by(Timeslot.start_time, Timeslot.id)))
-    token = _rotate(invitee)
+    token = current_link_token(invitee)
     invitee.asked_at, invitee.asked_timeslot_ids = now, wanted
     owner = calendar.owner
     queue_email(
-        invitee.contact.email, f"{owner.full_name} asks: could you make one of these times? {calendar.name}",
+        invitee.contact.email,
+        f"{header_text(owner.full_name)[:60]} asks: could you make one of these times? {quoted(calendar.name)}",
         "ask", invitee=invitee, contact=invitee.contact, calendar=calendar, owner=owner,
         link=pick_url(token), times=times,
     )

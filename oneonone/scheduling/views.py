@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import csv
+import datetime as dt
 import io
 import itertools
 from zoneinfo import ZoneInfo
@@ -22,15 +22,17 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from .. import csv_safe
 from ..calendars.models import Calendar, Timeslot
 from ..calendars.services import get_calendar
 from ..contacts.models import Contact
+from ..db_types import utcnow
 from ..email import undelivered_for_invitees
 from ..exceptions import DomainError, NotFoundError
 from ..extensions import db, limiter
 from ..pagination import clamp_page_args
 from ..timezones import is_valid_timezone
-from ..validation import parse_id
+from ..validation import parse_id, parse_int, require_ids
 from . import feeds, services
 from .models import PREFERENCE_LABELS, Event, Invitee
 from .notify import meeting_ics
@@ -55,12 +57,28 @@ def _owned_invitee(calendar_id: int, invitee_id: int) -> Invitee:
         abort(404)
 
 
-def _remember_links(results) -> None:
-    links = dict(session.get(NEW_LINKS_KEY, {}))
-    for result in results:
-        if result.token:
-            links[str(result.invitee.id)] = services.invitee_link(result.token)
-    session[NEW_LINKS_KEY] = links
+def _show_new_links(calendar_id: int, since: dt.datetime) -> None:
+    """Offer "Copy" for the links issued from `since` on, on the next invitees page. The cookie holds
+    only the calendar and the time (a few bytes, however many were invited); the links are rebuilt
+    from their invitations when shown, never stored."""
+    session[NEW_LINKS_KEY] = {"calendar": calendar_id, "since": since.isoformat()}
+
+
+def _new_links(calendar_id: int, invitees) -> dict[str, str]:
+    shown = session.pop(NEW_LINKS_KEY, None)
+    if not isinstance(shown, dict) or shown.get("calendar") != calendar_id:
+        return {}
+    try:
+        since = dt.datetime.fromisoformat(shown["since"])
+    except (KeyError, TypeError, ValueError):
+        return {}
+    links = {}
+    for invitee in invitees:
+        if invitee.link_issued_at is not None and invitee.link_issued_at >= since:
+            link = services.visible_link(invitee)
+            if link:
+                links[str(invitee.id)] = link
+    return links
 
 
 def _owner_key() -> str:
@@ -69,7 +87,7 @@ def _owner_key() -> str:
 
 # ---- the owner's invitations page -------------------------------------------------------------
 
-@bp.route("/calendars/<int:calendar_id>/invitees")
+@bp.route("/calendars/<id:calendar_id>/invitees")
 @login_required
 def invitees(calendar_id: int):
     calendar = _owned_calendar(calendar_id)
@@ -86,7 +104,7 @@ def invitees(calendar_id: int):
         .where(Timeslot.calendar_id == calendar.id).order_by(Timeslot.start_time)).all()
     slots = [slot for slot, _ in slot_rows]
     taken_by = {slot.id: contact_id for slot, contact_id in slot_rows if contact_id is not None}
-    new_links = session.pop(NEW_LINKS_KEY, {})
+    new_links = _new_links(calendar.id, [row.invitee for row in page.items])
     return render_template(
         "scheduling/invitees.html", calendar=calendar, page=page, rows=page.items, uninvited=uninvited,
         max_choices=MAX_INVITE_CHOICES, slots=slots, taken_by=taken_by, new_links=new_links,
@@ -96,26 +114,28 @@ def invitees(calendar_id: int):
     )
 
 
-@bp.route("/calendars/<int:calendar_id>/invitees", methods=["POST"])
+@bp.route("/calendars/<id:calendar_id>/invitees", methods=["POST"])
 @login_required
 @limiter.limit("30 per hour", key_func=_owner_key)
 def invite(calendar_id: int):
     calendar = _owned_calendar(calendar_id)
     query = sa.select(Contact).where(Contact.owner_id == current_user.id)
     if request.form.get("all") != "1":
-        ids = {parse_id(value) for value in request.form.getlist("contact_id")} - {None}
+        ids = set(require_ids("contact_id", request.form.getlist("contact_id")))
         if not ids:
             flash("Choose at least one contact to invite.", "warning")
             return redirect(url_for(".invitees", calendar_id=calendar.id))
         query = query.where(Contact.id.in_(ids))
     contacts = db.session.scalars(query.order_by(Contact.id)).all()
+    started = utcnow()
     try:
         results = services.invite_contacts(calendar, contacts)
     except DomainError as error:
+        db.session.rollback()  # nothing of a refused action is kept
         flash(error.message, "danger")
         return redirect(url_for(".invitees", calendar_id=calendar.id))
     created = sum(r.created for r in results)
-    _remember_links(results)
+    _show_new_links(calendar.id, started)
     if created:
         flash(f"Invited {created} contact{'s' if created != 1 else ''}; the invitations are on their way.",
               "success")
@@ -124,7 +144,7 @@ def invite(calendar_id: int):
     return redirect(url_for(".invitees", calendar_id=calendar.id))
 
 
-@bp.route("/calendars/<int:calendar_id>/invitees/<int:invitee_id>/resend", methods=["POST"])
+@bp.route("/calendars/<id:calendar_id>/invitees/<id:invitee_id>/resend", methods=["POST"])
 @login_required
 @limiter.limit("30 per hour", key_func=_owner_key)
 def resend(calendar_id: int, invitee_id: int):
@@ -134,21 +154,22 @@ def resend(calendar_id: int, invitee_id: int):
         flash(f"A new link was sent to {invitee.contact.email} less than a minute ago; "
               "no other was sent. Give it a moment to arrive.", "info")
         return redirect(url_for(".invitees", calendar_id=calendar_id))
-    session[NEW_LINKS_KEY] = {**session.get(NEW_LINKS_KEY, {}), str(invitee.id): services.invitee_link(token)}
+    _show_new_links(calendar_id, invitee.link_issued_at)
     flash(f"A new link was sent to {invitee.contact.email}; the old link no longer works.", "success")
     return redirect(url_for(".invitees", calendar_id=calendar_id))
 
 
-@bp.route("/calendars/<int:calendar_id>/invitees/<int:invitee_id>/ask", methods=["POST"])
+@bp.route("/calendars/<id:calendar_id>/invitees/<id:invitee_id>/ask", methods=["POST"])
 @login_required
 @limiter.limit("30 per hour", key_func=_owner_key)
 def ask(calendar_id: int, invitee_id: int):
     """Ask a left-out invitee about the free times that would seat them (from the suggestions)."""
     invitee = _owned_invitee(calendar_id, invitee_id)
-    ids = [slot_id for slot_id in (parse_id(value) for value in request.form.getlist("timeslot_id")) if slot_id]
+    ids = require_ids("timeslot_id", request.form.getlist("timeslot_id"))
     try:
         services.ask_about_times(invitee.calendar, invitee.contact_id, ids)
     except DomainError as error:
+        db.session.rollback()  # nothing of a refused action is kept
         flash(f"{invitee.contact.full_name} was not asked: {error.message}", "warning")
     else:
         count = len(set(ids))
@@ -157,7 +178,7 @@ def ask(calendar_id: int, invitee_id: int):
     return redirect(url_for(".suggestions", calendar_id=calendar_id))
 
 
-@bp.route("/calendars/<int:calendar_id>/invitees/<int:invitee_id>/revoke", methods=["POST"])
+@bp.route("/calendars/<id:calendar_id>/invitees/<id:invitee_id>/revoke", methods=["POST"])
 @login_required
 def revoke(calendar_id: int, invitee_id: int):
     invitee = _owned_invitee(calendar_id, invitee_id)
@@ -167,7 +188,7 @@ def revoke(calendar_id: int, invitee_id: int):
     return redirect(url_for(".invitees", calendar_id=calendar_id))
 
 
-@bp.route("/calendars/<int:calendar_id>/remind", methods=["POST"])
+@bp.route("/calendars/<id:calendar_id>/remind", methods=["POST"])
 @login_required
 @limiter.limit("10 per hour", key_func=_owner_key)
 def remind(calendar_id: int):
@@ -180,20 +201,21 @@ def remind(calendar_id: int):
     return redirect(url_for(".invitees", calendar_id=calendar.id))
 
 
-@bp.route("/calendars/<int:calendar_id>/invitees/<int:invitee_id>/confirm", methods=["POST"])
+@bp.route("/calendars/<id:calendar_id>/invitees/<id:invitee_id>/confirm", methods=["POST"])
 @login_required
 def confirm(calendar_id: int, invitee_id: int):
     invitee = _owned_invitee(calendar_id, invitee_id)
     try:
         services.confirm_pick(invitee, request.form.get("timeslot_id"))
     except DomainError as error:
+        db.session.rollback()  # nothing of a refused action is kept
         flash(error.message, "danger")
     else:
         flash(f"Confirmed {invitee.contact.full_name}; they were emailed the meeting.", "success")
     return redirect(url_for(".invitees", calendar_id=calendar_id))
 
 
-@bp.route("/calendars/<int:calendar_id>/invitees/<int:invitee_id>/unconfirm", methods=["POST"])
+@bp.route("/calendars/<id:calendar_id>/invitees/<id:invitee_id>/unconfirm", methods=["POST"])
 @login_required
 def unconfirm(calendar_id: int, invitee_id: int):
     invitee = _owned_invitee(calendar_id, invitee_id)
@@ -204,14 +226,11 @@ def unconfirm(calendar_id: int, invitee_id: int):
 
 # ---- suggestions ------------------------------------------------------------------------------
 
-@bp.route("/calendars/<int:calendar_id>/suggestions")
+@bp.route("/calendars/<id:calendar_id>/suggestions")
 @login_required
 def suggestions(calendar_id: int):
     calendar = _owned_calendar(calendar_id)
-    try:
-        k = min(services.MAX_SUGGESTIONS, max(1, int(request.args.get("k", 3))))
-    except ValueError:
-        k = 3
+    k = parse_int(request.args.get("k", 3), minimum=1, maximum=services.MAX_SUGGESTIONS, clamp=True) or 3
     schedules = services.suggest_for_calendar(calendar, k)
     slots = {s.id: s for s in db.session.scalars(sa.select(Timeslot).where(Timeslot.calendar_id == calendar.id))}
     rows = db.session.execute(
@@ -234,7 +253,7 @@ def suggestions(calendar_id: int):
     )
 
 
-@bp.route("/calendars/<int:calendar_id>/suggestions/finalize", methods=["POST"])
+@bp.route("/calendars/<id:calendar_id>/suggestions/finalize", methods=["POST"])
 @login_required
 def finalize(calendar_id: int):
     calendar = _owned_calendar(calendar_id)
@@ -251,6 +270,7 @@ def finalize(calendar_id: int):
     try:
         services.finalize_schedule(calendar, pairs)
     except DomainError as error:
+        db.session.rollback()  # nothing of a refused action is kept
         flash(error.message, "danger")
         return redirect(url_for(".suggestions", calendar_id=calendar.id))
     flash(f"Schedule confirmed: {len(pairs)} meeting{'s' if len(pairs) != 1 else ''}; "
@@ -258,12 +278,12 @@ def finalize(calendar_id: int):
     return redirect(url_for(".invitees", calendar_id=calendar.id))
 
 
-@bp.route("/calendars/<int:calendar_id>/schedule.csv")
+@bp.route("/calendars/<id:calendar_id>/schedule.csv")
 @login_required
 def schedule_csv(calendar_id: int):
     calendar = _owned_calendar(calendar_id)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_safe.writer(buffer)  # names like `=cmd|...` reach a spreadsheet as text
     writer.writerow(["date", "start", "end", "timezone", "first_name", "last_name", "email",
                      "high_priority", "preference", "start_utc", "end_utc"])
     zone = ZoneInfo(calendar.timezone)
@@ -285,8 +305,7 @@ def feed(token: str):
     owner = feeds.owner_for_feed_token(token)
     if owner is None:
         abort(404)
-    return Response(feeds.owner_feed(owner), mimetype="text/calendar",
-                    headers={"Cache-Control": "private, max-age=300"})
+    return Response(feeds.owner_feed(owner), mimetype="text/calendar")  # caching: oneonone/http_headers.py
 
 
 @bp.route("/accounts/feed", methods=["POST"])
@@ -339,12 +358,12 @@ def pick(token: str):
         for key, value in request.form.items():
             if not key.startswith("slot-"):
                 continue
-            slot_id = key.removeprefix("slot-")
-            if not slot_id.isdigit():
+            slot_id = parse_id(key.removeprefix("slot-"))
+            if slot_id is None:
                 errors.setdefault("timeslot", []).append("Unknown slot.")
                 continue
             # "" means can't; anything unknown goes on to the service, which names the slot.
-            choices[int(slot_id)] = None if value == "" else value
+            choices[slot_id] = None if value == "" else value
         if not errors:
             try:
                 picked = services.save_picks(invitee, choices, timezone=zone)

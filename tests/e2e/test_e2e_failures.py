@@ -24,7 +24,7 @@ def office_hours(owner, make_calendar, make_contact, make_timeslot, db):
     make_timeslot(calendar, "11:00", high_priority=True)
     contact = make_contact(owner=owner, first_name="Lin", last_name="Wu", email="lin@example.org")
     values = {"owner_email": owner.email, "calendar_id": calendar.id, "contact_id": contact.id,
-              "invite_subject": f"{owner.full_name} invites you to pick a time: Office hours"}
+              "invite_subject": f"{owner.full_name} invites you to pick a time: \"Office hours\""}
     db.session.remove()  # the server's requests must not wait on this thread's session
     return values
 

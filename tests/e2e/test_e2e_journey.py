@@ -150,7 +150,7 @@ def test_owner_invites_two_people_who_pick_and_get_the_confirmed_meeting(visit, 
     for (_first, _last, address), start, local in (
             (AMARA, berlin_monday_nine, "Mon 04 Mar 2030, 03:00 – 03:30 (America/New_York)"),
             (KENJI, berlin_wednesday_two, "Wed 06 Mar 2030, 22:00 – 22:30 (Asia/Tokyo)")):
-        message = inbox(mail_server, address, f"Confirmed: {CALENDAR}")[0]
+        message = inbox(mail_server, address, f'Confirmed: "{CALENDAR}"')[0]
         assert local in text_body(message)  # in the zone they picked in
         calendar_file = ics_attachment(message)
         assert calendar_file["METHOD"] == "REQUEST"

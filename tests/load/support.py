@@ -145,6 +145,7 @@ class Gunicorn:
                    # A forked worker then takes seconds to tear its copy of the interpreter down; nothing
                    # is in flight by then, so the master need not wait for it.
                    "--preload", "--no-control-socket", "--timeout", "30", "--graceful-timeout", "1",
+                   "--access-logfile", "-", "--logger-class", "oneonone.gunicorn_logging.MaskingLogger",
                    "wsgi:app"]
         self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdin=subprocess.DEVNULL,
                                         stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
