@@ -133,7 +133,7 @@ def header_text(value: str) -> str:
     return " ".join(_HEADER_BREAKERS.sub(" ", value).split())
 
 
-def quoted(text: str, limit: int = 60) -> str:
+def quoted(text: str, limit: int = 40) -> str:
     """The owner's words in a subject: one line, cut to `limit` characters and quoted."""
     text = header_text(text)
     return f'"{text if len(text) <= limit else text[:limit - 3].rstrip() + "..."}"'

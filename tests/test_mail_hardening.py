@@ -54,7 +54,7 @@ def test_stored_text_that_predates_the_rule_still_adds_no_header(owner, owner_cl
                                                                  make_timeslot, mailbox, db, sep):
     """Names written before the rule existed (straight into the database) reach only the subject
     and the body, as text: the message has exactly the headers OneOnOne writes."""
-    calendar = make_calendar(owner=owner, name=INJECTION.format(sep=sep))
+    calendar = make_calendar(owner=owner, name=f"Day{sep}X-Spam-Flag: NO{sep}{sep}Injected")  # at most 50
     make_timeslot(calendar)
     contact = make_contact(owner=owner, email="target@example.org")
     db.session.execute(sa.text("UPDATE users SET first_name = :name"), {"name": INJECTION.format(sep=sep)})
@@ -106,15 +106,14 @@ def test_the_api_invite_is_rate_limited_like_the_page(client, owner, make_calend
 
 def test_the_owners_calendar_name_is_quoted_and_cut_in_subjects(owner, owner_client, make_calendar, make_contact,
                                                                  make_timeslot, mailbox):
-    calendar = make_calendar(owner=owner, name="Your account is locked. Verify at http://evil.example/login now "
-                                               "or lose access to everything")
+    calendar = make_calendar(owner=owner, name="Your account is locked. Verify at evil.example now")
     make_timeslot(calendar)
     contact = make_contact(owner=owner, email="q@example.org")
     owner_client.post(f"/calendars/{calendar.id}/invitees", data={"contact_id": str(contact.id)})
     [message] = mailbox.to("q@example.org")
     subject = message["Subject"]
     assert subject.startswith(f'{owner.full_name} invites you to pick a time: "Your account is locked.')
-    assert subject.endswith('..."') and "everything" not in subject
+    assert subject.endswith('..."') and "now" not in subject
 
 
 def _text_columns(db) -> list[tuple[str, str]]:

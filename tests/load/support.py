@@ -101,7 +101,8 @@ def app_env(database_url: str, mail_port: int) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("TEST_", "PYTEST_"))}
     env.update(DATABASE_URL=database_url, SECRET_KEY="load-test-secret-key", APP_ENV="development",
                SESSION_COOKIE_SECURE="0", RATELIMIT_ENABLED="0", MAIL_SERVER="127.0.0.1",
-               MAIL_PORT=str(mail_port), OUTBOX_DELIVERY="thread", PYTHONUNBUFFERED="1")
+               MAIL_PORT=str(mail_port), OUTBOX_DELIVERY="thread", PYTHONUNBUFFERED="1",
+               OWNER_DAILY_EMAIL_LIMIT="1000000")  # one owner here sends more than a day's quota on purpose
     return env
 
 
