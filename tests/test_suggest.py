@@ -307,6 +307,20 @@ def test_a_repeated_confirmed_meeting_is_not_a_conflict() -> None:
 # --------------------------------------------------------------------------- #
 
 
+def duplicate_and_confirm(draw, picks: list[Pick], invitees: list[int], slot_ids: list[int]) -> list[Meeting]:
+    """Maybe add a duplicate pick (perhaps with the other preference) to `picks`; up to two confirmed
+    meetings, drawn from the invitees and slots."""
+    if picks and draw(st.booleans()):
+        again = draw(st.sampled_from(picks))
+        picks.append(Pick(again.invitee, again.slot, draw(st.sampled_from(PREFERENCES))))
+    if not (invitees and slot_ids and draw(st.integers(0, 2)) == 0):
+        return []
+    n_fixed = draw(st.integers(1, min(2, len(invitees), len(slot_ids))))
+    who = draw(st.permutations(invitees))[:n_fixed]
+    where = draw(st.permutations(slot_ids))[:n_fixed]
+    return [Meeting(i, s) for i, s in zip(who, where, strict=True)]
+
+
 @st.composite
 def instances(draw: st.DrawFn) -> tuple[list[Slot], list[int], list[Pick], list[Meeting], int]:
     k = draw(st.integers(1, 6))
@@ -325,15 +339,7 @@ def instances(draw: st.DrawFn) -> tuple[list[Slot], list[int], list[Pick], list[
             preference = draw(answer)
             if preference is not None:
                 picks.append(Pick(i, sid, preference))
-    if picks and draw(st.booleans()):
-        again = draw(st.sampled_from(picks))  # a duplicate pick, maybe with the other preference
-        picks.append(Pick(again.invitee, again.slot, draw(st.sampled_from(PREFERENCES))))
-    confirmed: list[Meeting] = []
-    if invitees and slot_ids and draw(st.integers(0, 2)) == 0:
-        n_fixed = draw(st.integers(1, min(2, len(invitees), len(slot_ids))))
-        who = draw(st.permutations(invitees))[:n_fixed]
-        where = draw(st.permutations(slot_ids))[:n_fixed]
-        confirmed = [Meeting(i, s) for i, s in zip(who, where, strict=True)]
+    confirmed = duplicate_and_confirm(draw, picks, invitees, slot_ids)
     return slots, invitees, draw(st.permutations(picks)), confirmed, k
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_suggest import best_preferences, pairs, slot, slot_ranks
+from test_suggest import best_preferences, duplicate_and_confirm, pairs, slot, slot_ranks
 
 from oneonone.scheduling.suggest import (
     PREFERENCES,
@@ -255,15 +255,7 @@ def cases(draw: st.DrawFn) -> Case:
         for sid in slot_ids:
             if sid not in unpicked and rng.random() < density:
                 picks.append(Pick(i, sid, rng.choice(PREFERENCES)))
-    if picks and draw(st.booleans()):
-        again = draw(st.sampled_from(picks))  # a duplicate pick, maybe with the other preference
-        picks.append(Pick(again.invitee, again.slot, draw(st.sampled_from(PREFERENCES))))
-    confirmed: list[Meeting] = []
-    if invitees and slot_ids and draw(st.integers(0, 2)) == 0:
-        n_fixed = draw(st.integers(1, min(2, len(invitees), len(slot_ids))))
-        who = draw(st.permutations(invitees))[:n_fixed]
-        where = draw(st.permutations(slot_ids))[:n_fixed]
-        confirmed = [Meeting(i, s) for i, s in zip(who, where, strict=True)]
+    confirmed = duplicate_and_confirm(draw, picks, invitees, slot_ids)
     return slots, invitees, draw(st.permutations(picks)), confirmed
 
 

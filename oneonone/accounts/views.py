@@ -11,7 +11,6 @@ from flask_login import current_user, login_required, logout_user
 from ..exceptions import ValidationError
 from ..extensions import db, limiter, login_manager
 from ..forms import apply_errors
-from ..validation import parse_id
 from . import recovery, services, sessions
 from .forms import (
     DeleteAccountForm,
@@ -161,8 +160,6 @@ def profile():
 @bp.route("/sessions/<id:session_id>/signout", methods=["POST"])
 @login_required
 def end_session(session_id: int):
-    if parse_id(session_id) is None:
-        abort(404)
     if session_id == current_user.session_id:
         return signout()
     if not sessions.end_one_session(current_user, session_id):
@@ -182,7 +179,7 @@ def end_other_sessions():
 @bp.route("/tokens/<id:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke_token(token_id: int):
-    if parse_id(token_id) is None or not services.revoke_api_token_by_id(current_user, token_id):
+    if not services.revoke_api_token_by_id(current_user, token_id):
         abort(404)
     flash("That API token was revoked.", "success")
     return redirect(url_for("accounts.profile"))
