@@ -5,7 +5,8 @@ Each sends mail (queued in the outbox with the action, delivered after commit):
 - `queue_verification` — at sign-up, on "Send the verification email again", and to a new address;
 - `request_password_reset` — "Forgot your password?", only when an account has that address;
 - `queue_security_notice` — to the account's (old) address after a password change, a password reset
-  or a request to change the address.
+  or a request to change the address;
+- `queue_signup_attempt` — to an account's address when someone signs up with it again.
 
 Links are signed with a key derived from SECRET_KEY (itsdangerous), so nothing is stored for them. A
 reset link also carries a fingerprint of the current password hash: setting any password spends it
@@ -188,3 +189,20 @@ def queue_security_notice(user: User, kind: str, *, new_email: str | None = None
     """Tell the account's (current) address what just changed and what to do if it was not them."""
     queue_email(user.email, NOTICES[kind], "security_notice", owner=user, user=user, kind=kind,
                 new_email=new_email, when=utcnow(), reset_link=_absolute("accounts.forgot_password"))
+
+
+SIGNUP_ATTEMPT_MAILS_PER_HOUR = 3
+
+
+def queue_signup_attempt(user: User) -> None:
+    """Tell an account's owner that someone tried to sign up with their address (nothing changed).
+
+    Sign-up answers this case exactly as it answers a new address, so the notice is the only trace;
+    at most SIGNUP_ATTEMPT_MAILS_PER_HOUR an hour per account, then silently none, so repeated
+    sign-ups cannot flood the owner.
+    """
+    if recent_mail_count(user.id, "signup_attempt", dt.timedelta(hours=1)) >= SIGNUP_ATTEMPT_MAILS_PER_HOUR:
+        return
+    queue_email(user.email, "Someone tried to sign up for OneOnOne with your email address",
+                "signup_attempt", owner=user, user=user, when=utcnow(),
+                signin_link=_absolute("accounts.signin"), reset_link=_absolute("accounts.forgot_password"))

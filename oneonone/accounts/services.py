@@ -57,7 +57,7 @@ def password_problems(password: str | None) -> list[str]:
     return []
 
 
-def _check_unique(problems: Problems, *, username: str, email: str, user_id: int | None) -> None:
+def _check_unique(problems: Problems, *, username: str, email: str | None, user_id: int | None) -> None:
     def taken(column, value) -> bool:
         query = sa.select(User.id).where(column == value)
         if user_id is not None:
@@ -66,7 +66,7 @@ def _check_unique(problems: Problems, *, username: str, email: str, user_id: int
 
     if "username" not in problems and taken(sa.func.lower(User.username), username.lower()):
         problems.add("username", "That username is taken.")
-    if "email" not in problems and taken(User.email, email):
+    if email is not None and "email" not in problems and taken(User.email, email):
         problems.add("email", "An account with this email already exists.")
 
 
@@ -90,7 +90,14 @@ def register_user(
     *, first_name: str, last_name: str, username: str, email: str, password: str,
     repeat_password: str | None = None, timezone: str | None = None,
 ) -> User:
-    """Create an account; raises ValidationError naming every bad field."""
+    """Create an unverified account and mail it a verification link; raises ValidationError naming
+    every bad field.
+
+    An email that already has an account gets the same answer as a new one, so sign-up cannot tell
+    anyone which addresses have accounts: the caller gets an unsaved User holding the cleaned input
+    (callers need not, and cannot, tell the two apart), nothing is created, and that account's owner
+    is told someone tried (`recovery.queue_signup_attempt`).
+    """
     problems = Problems()
     data = _clean_profile(problems, {"first_name": first_name, "last_name": last_name,
                                      "username": username, "email": email})
@@ -99,14 +106,35 @@ def register_user(
         problems.add("password", problem)
     if repeat_password is not None and repeat_password != password:
         problems.add("repeat_password", "The two passwords do not match.")
-    _check_unique(problems, username=data["username"], email=data["email"], user_id=None)
+    _check_unique(problems, username=data["username"], email=None, user_id=None)
     problems.raise_if_any()
     user = User(timezone=zone, **data)
-    user.set_password(password)
-    db.session.add(user)
-    _flush_unique(user)
-    recovery.queue_verification(user)
+    existing = _user_with_email(data["email"])
+    user.set_password(password)  # hashed even when the address is taken: the answer takes as long
+    if existing is None:
+        db.session.add(user)
+        try:
+            _flush_unique(user)
+        except ValidationError as error:
+            if "email" not in error.fields:
+                raise
+            existing = _user_with_email(data["email"])  # a concurrent sign-up won the race
+        else:
+            recovery.queue_verification(user)
+            return user
+    if existing is not None:
+        recovery.queue_signup_attempt(existing)
     return user
+
+
+def signup_message(address: str) -> str:
+    """What sign-up says, page and API alike, whether or not the address already had an account."""
+    return (f"Check your inbox: we sent a message to {address}. Open the link in it to verify your "
+            f"address; you can sign in meanwhile.")
+
+
+def _user_with_email(address: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == address))
 
 
 def _flush_unique(user: User) -> None:

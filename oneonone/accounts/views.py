@@ -61,11 +61,10 @@ def signup():
             )
         except ValidationError as error:
             apply_errors(form, error)
-        else:
-            sessions.start_session(user)
-            flash(f"Welcome to OneOnOne, {user.first_name}! We emailed a link to {user.email}: open it to "
-                  f"verify your address before you invite anyone.", "success")
-            return redirect(url_for("calendars.index"))
+        else:  # the same answer whether or not the address already had an account
+            flash(services.signup_message(user.email), "success")
+            session["signin_email"] = user.email  # prefills sign-in, without putting it in a URL
+            return redirect(url_for("accounts.signin"))
     return render_template("accounts/signup.html", form=form), (400 if form.errors else 200)
 
 
@@ -76,6 +75,8 @@ def signin():
     if current_user.is_authenticated:
         return redirect(next_url or url_for("calendars.index"))
     form = SigninForm()
+    if request.method == "GET" and session.get("signin_email"):
+        form.email.data = session.pop("signin_email")
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:

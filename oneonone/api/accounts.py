@@ -48,20 +48,27 @@ class Signup(MethodView):
         return describe_fields(schemas.SignupSchema)
 
     @bp.body(schemas.SignupSchema)
-    @bp.response(201, schemas.UserSchema)
+    @bp.response(201, schemas.SignupResultSchema)
     @bp.doc(operationId="signUp")
     def post(self, data):
         """Create an account
 
-        Returns the new user and emails a link to verify the address; then sign in for a token. Until
-        the link is opened the account can build contacts and calendars but sends no email to anyone
-        else: inviting, resending, reminding and confirming answer 403 `email_not_verified`.
+        Emails a link to verify the address, and answers with the cleaned input; then sign in for a
+        token. The answer is the same whether or not the email already has an account (so sign-up
+        reveals nobody's address): in that case nothing is created and the account's owner is emailed
+        that someone tried to sign up with it. A taken username is still refused (400 naming
+        `username`). Until the link is opened the account can build contacts and calendars but sends no
+        email to anyone else: inviting, resending, reminding and confirming answer 403
+        `email_not_verified`.
         """
-        return services.register_user(
+        user = services.register_user(
             first_name=data["first_name"], last_name=data["last_name"], username=data["username"],
             email=data["email"], password=data["password"], repeat_password=data["repeat_password"],
             timezone=data.get("timezone"),
         )
+        return {"username": user.username, "email": user.email, "first_name": user.first_name,
+                "last_name": user.last_name, "timezone": user.timezone, "email_verified": False,
+                "detail": services.signup_message(user.email)}
 
 
 @bp.route("/signin/")

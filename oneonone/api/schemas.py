@@ -146,6 +146,17 @@ class UserSchema(ma.Schema):
         "description": "A new address waiting for the link emailed to it; `email` stays in force until then."})
 
 
+class SignupResultSchema(ma.Schema):
+    username = ma.fields.String(required=True)
+    email = ma.fields.String(required=True)
+    first_name = ma.fields.String(required=True)
+    last_name = ma.fields.String(required=True)
+    timezone = ma.fields.String(required=True)
+    email_verified = ma.fields.Boolean(dump_default=False, required=True, metadata={
+        "description": "Always false: the address is verified by opening the link emailed to it."})
+    detail = ma.fields.String(required=True)
+
+
 class EmailSchema(RequestSchema):
     email = Text(required=True, metadata={"format": "email"})
 

@@ -7,6 +7,8 @@
    per invitee, and the emails match the final state.
 4. A double-clicked Resend, and Resend together with Remind: no 500, one new link mailed, the old link
    says it was replaced, the mailed link works.
+5. 12 simultaneous sign-ups with one new address: all answer alike, one account, one verification
+   email; the others become "someone tried to sign up" notices to it (issue 16).
 
 Every request is built first and fired from threads that meet at one barrier (support.run_together).
 """
@@ -19,6 +21,9 @@ from collections import Counter
 
 import pytest
 import requests
+import sqlalchemy as sa
+
+from oneonone.accounts.models import User
 
 from .scenario import (
     OWNER_PASSWORD,
@@ -302,4 +307,42 @@ def test_double_resend_and_resend_with_remind_mail_one_new_working_link(
     assert not failed, (f"{len(failed)} of {len(outcomes)} requests answered 5xx "
                         f"({Counter(o.label for o in failed)}): {describe(failed, 2)}")
     assert not wrong, f"{len(wrong)} of {len(cases)} cases did not mail exactly one working link: {wrong}"
+    no_tracebacks(server)
+
+
+# ---- 5. one address signed up 12 times at once -------------------------------------------------
+
+SIGNUPS = 12
+
+
+def test_simultaneous_sign_ups_with_one_address_make_one_account_and_answer_alike(
+        app, db, gunicorn, smtp_sink, database_url):
+    server = _start(gunicorn, database_url, smtp_sink)
+    address = "twelve-times@example.com"
+
+    def sign_up(i: int, barrier) -> tuple[int, dict | str]:
+        with browser() as session:
+            session.get(f"{server.url}/api/accounts/signup/", timeout=HTTP_TIMEOUT)  # both workers warm
+            barrier.wait()
+            response = session.post(f"{server.url}/api/accounts/signup/", timeout=HTTP_TIMEOUT, json={
+                "first_name": "Twelve", "last_name": "Times", "username": f"twelve{i}", "email": address,
+                "password": "a-long-enough-password", "repeat_password": "a-long-enough-password"})
+            try:
+                return response.status_code, response.json()
+            except ValueError:
+                return response.status_code, response.text[:500]
+
+    answers = run_together(SIGNUPS, sign_up)
+    drain_outbox(smtp_sink)
+    accounts = db.session.scalars(sa.select(User.username).where(User.email == address)).all()
+    db.session.rollback()
+    subjects = subjects_by_recipient(smtp_sink).get(address, Counter())
+    print(f"\n{SIGNUPS} sign-ups with one address: {Counter(status for status, _ in answers)}; "
+          f"mail {dict(subjects)}")
+    assert [status for status, _ in answers] == [201] * SIGNUPS, answers
+    assert all({**body, "username": ""} == {**answers[0][1], "username": ""} for _, body in answers)
+    assert len(accounts) == 1, accounts
+    assert subjects["Confirm your email address for OneOnOne"] == 1
+    assert 1 <= subjects["Someone tried to sign up for OneOnOne with your email address"] <= SIGNUPS - 1
+    assert sum(subjects.values()) == 1 + subjects["Someone tried to sign up for OneOnOne with your email address"]
     no_tracebacks(server)
