@@ -22,6 +22,7 @@ from .extensions import db
 from .scheduling.links import new_link
 from .scheduling.models import IF_NEED_BE, PREFERRED, Event, Invitee
 from .transaction import TransactionConflict, unit_of_work
+from .wording import plural
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
@@ -169,7 +170,7 @@ def remind_command() -> None:
 
     with unit_of_work():
         count = send_due_reminders()
-    click.echo(f"sent {count} reminder{'s' if count != 1 else ''}")
+    click.echo(f"sent {plural(count, 'reminder')}")
 
 
 def register(app: Flask) -> None:

@@ -1,4 +1,8 @@
-"""Error pages: HTML for people, JSON under /api/; a 500 rolls the session back."""
+"""The one error path: every HTTP error and domain error becomes an HTML page for people or the API's
+JSON body under /api/ (`{"error", "message", "fields"}`); anything that fails rolls the session back.
+
+Registered on the app after the API, so these handlers, not flask-smorest's, answer every request.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, flash, g, jsonify, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, default_exceptions
 
 from .exceptions import DomainError
@@ -67,12 +72,16 @@ def handle_http_exception(error: HTTPException):
         if status == 405 and valid_methods:
             response.headers["Allow"] = ", ".join(valid_methods)
         return response, status
-    template = f"errors/{status}.html" if status in (403, 404, 429, 500) else "errors/generic.html"
+    template = _template_for(status)
     message = MESSAGES.get(status, error.description)
     if isinstance(error, CSRFError):
         message = CSRF_MESSAGE
     return _render_error_page(template, status=status, message=message, error=error,
                               reference=reference), status
+
+
+def _template_for(status: int) -> str:
+    return f"errors/{status}.html" if status in (403, 404, 429, 500) else "errors/generic.html"
 
 
 def _render_error_page(template: str, **context) -> str:
@@ -157,14 +166,30 @@ def handle_domain_error(error: DomainError):
     """
     db.session.rollback()
     if wants_json():
-        return json_error(error.status, error.message, error.fields, code=error.code)
+        response, status = json_error(error.status, error.message, error.fields, code=error.code)
+        response.headers.extend(error.headers)
+        return response, status
     back = _same_site_referrer() if request.method != "GET" else None
     if back is not None and back != request.path:
         flash(error.message, "warning")
         return redirect(back, 303)
     page_error = default_exceptions.get(error.status, BadRequest)(description=error.message)
-    return render_template("errors/generic.html", status=error.status, message=error.message,
-                           error=page_error), error.status
+    return _render_error_page(_template_for(error.status), status=error.status, message=error.message,
+                              error=page_error), error.status
+
+
+def handle_database_refusal(error: IntegrityError | DataError):
+    """A constraint or value the database refused and no service caught: 409 or 400 in the API.
+
+    On a page it is unexpected (each form checks its own input first), so it is a 500 there.
+    """
+    db.session.rollback()
+    if not wants_json():
+        raise error
+    if isinstance(error, IntegrityError):
+        # A race no service anticipated: someone changed the same rows at the same moment.
+        return json_error(409, "That clashes with a change made at the same moment; reload and try again.")
+    return json_error(400, "A value is out of the range the database accepts.")
 
 
 def register(app: Flask) -> None:
@@ -172,5 +197,7 @@ def register(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(IntegrityError, handle_database_refusal)
+    app.register_error_handler(DataError, handle_database_refusal)
     if not app.testing or app.config.get("HANDLE_UNEXPECTED_ERRORS"):
         app.register_error_handler(Exception, handle_unexpected)

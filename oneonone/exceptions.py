@@ -1,4 +1,9 @@
-"""Domain errors raised by services; views turn them into form errors, the API into JSON."""
+"""Domain errors raised by services.
+
+A view that can show the problem beside a form field catches `ValidationError` and does so; every other
+domain error reaches `oneonone.errors.handle_domain_error`, the one place it becomes a page (flash and
+back to the form that was posted, or an error page) or the API's JSON body.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,12 @@ class DomainError(Exception):
     status = 400
     code: str | None = None  # the API's `error` value, when it is more specific than the status's
 
-    def __init__(self, message: str, fields: dict[str, list[str]] | None = None):
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+        self.headers = headers or {}  # extra response headers (WWW-Authenticate, Retry-After)
 
 
 class ValidationError(DomainError):
@@ -38,4 +45,6 @@ class NotFoundError(DomainError):
 
 
 class PermissionDenied(DomainError):
+    """The object exists and is the user's, but this action is not allowed (an unverified owner)."""
+
     status = 403

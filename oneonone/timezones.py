@@ -18,6 +18,12 @@ def common_timezones() -> list[str]:
     return sorted(names | {"UTC"})
 
 
+@cache
+def timezone_choices() -> tuple[tuple[str, str], ...]:
+    """(value, label) pairs for a time-zone select: "America/New_York" reads "America/New York"."""
+    return tuple((name, name.replace("_", " ")) for name in common_timezones())
+
+
 def is_valid_timezone(name: str | None) -> bool:
     """True when `name` is an IANA time zone this machine knows."""
     if not name or name not in all_timezones():

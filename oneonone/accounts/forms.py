@@ -6,22 +6,22 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from ..timezones import common_timezones
+from ..timezones import timezone_choices
+from ..validation import EMAIL_MAX, NAME_MAX
+from .services import PASSWORD_MAX, PASSWORD_MIN
 
-
-def _timezone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in common_timezones()]
+PASSWORD_HINT = f"At least {PASSWORD_MIN} characters."
 
 
 class SignupForm(FlaskForm):
-    first_name = StringField("First name", validators=[DataRequired(), Length(max=120)])
-    last_name = StringField("Last name", validators=[DataRequired(), Length(max=120)])
+    first_name = StringField("First name", validators=[DataRequired(), Length(max=NAME_MAX)])
+    last_name = StringField("Last name", validators=[DataRequired(), Length(max=NAME_MAX)])
     username = StringField("Username", validators=[DataRequired(), Length(min=3, max=64)])
-    email = EmailField("Email", validators=[DataRequired(), Length(max=120), Email()])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=EMAIL_MAX), Email()])
     password = PasswordField(
         "Password",
-        validators=[DataRequired(), Length(min=10, max=256)],
-        description="At least 10 characters.",
+        validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
+        description=PASSWORD_HINT,
     )
     repeat_password = PasswordField(
         "Repeat password",
@@ -32,21 +32,21 @@ class SignupForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.timezone.choices = _timezone_choices()
+        self.timezone.choices = list(timezone_choices())
 
 
 class SigninForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=120)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=EMAIL_MAX)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
     remember = BooleanField("Keep me signed in")
     submit = SubmitField("Sign in")
 
 
 class ProfileForm(FlaskForm):
-    first_name = StringField("First name", validators=[DataRequired(), Length(max=120)])
-    last_name = StringField("Last name", validators=[DataRequired(), Length(max=120)])
+    first_name = StringField("First name", validators=[DataRequired(), Length(max=NAME_MAX)])
+    last_name = StringField("Last name", validators=[DataRequired(), Length(max=NAME_MAX)])
     username = StringField("Username", validators=[DataRequired(), Length(min=3, max=64)])
-    email = EmailField("Email", validators=[DataRequired(), Length(max=120), Email()])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=EMAIL_MAX), Email()])
     timezone = SelectField("Time zone", validate_choice=False)
     current_password = PasswordField(
         "Current password", description="Needed only when you change your email."
@@ -55,14 +55,14 @@ class ProfileForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.timezone.choices = _timezone_choices()
+        self.timezone.choices = list(timezone_choices())
 
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = PasswordField(
-        "New password", validators=[DataRequired(), Length(min=10, max=256)],
-        description="At least 10 characters.",
+        "New password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
+        description=PASSWORD_HINT,
     )
     repeat_password = PasswordField(
         "Repeat new password",
@@ -72,14 +72,14 @@ class PasswordForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=EMAIL_MAX)])
     submit = SubmitField("Email me a link")
 
 
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
-        "New password", validators=[DataRequired(), Length(min=10, max=256)],
-        description="At least 10 characters.",
+        "New password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
+        description=PASSWORD_HINT,
     )
     repeat_password = PasswordField(
         "Repeat new password",

@@ -32,13 +32,12 @@ Errors are always `{"error": code, "message": text, "fields": {field: [problem, 
 
 
 class Api(flask_smorest.Api):
-    """flask-smorest's Api with our error shape, leaving the app's own HTTP error handlers in place."""
+    """flask-smorest's Api documenting our error shape.
+
+    Errors are answered by the app's handlers (oneonone/errors.py), registered after this one's.
+    """
 
     ERROR_SCHEMA = ErrorSchema
-
-    def _register_error_handlers(self) -> None:
-        # The app's handler already answers JSON under /api/ (oneonone/errors.py); the pages keep theirs.
-        pass
 
     def register_blueprint(self, blp, *, parameters=None, **options) -> None:
         """Register `blp` and document its routes under its tag."""
@@ -64,5 +63,6 @@ def init_api(app: Flask) -> None:
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
+    app.extensions["oneonone.api"] = api
     app.register_blueprint(docs.bp)
     csrf.exempt(docs.bp)

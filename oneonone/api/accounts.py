@@ -16,18 +16,16 @@ from .core import (
     ApiError,
     bearer_token,
     current_owner,
-    register_error_handlers,
     requires,
 )
 
 bp = ApiBlueprint("api_accounts", __name__, tag="Accounts", url_prefix="/api/accounts",
                   description="Sign up, sign in for a bearer token, profile and account deletion.")
-register_error_handlers(bp)
 
 
 def describe_fields(schema: type) -> dict:
     """What a request body takes, from its schema (the same one the OpenAPI document shows)."""
-    api = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+    api = current_app.extensions["oneonone.api"]
     converter = api.ma_plugin.converter
     fields = {}
     for name, field in schema().fields.items():

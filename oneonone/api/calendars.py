@@ -17,13 +17,11 @@ from .core import (
     list_page,
     page_args,
     page_headers,
-    register_error_handlers,
     requires,
 )
 
 bp = ApiBlueprint("api_calendars", __name__, tag="Calendars", url_prefix="/api/calendars",
                   description="Calendars (a date window in a time zone) and the timeslots you offer in them.")
-register_error_handlers(bp)
 
 
 @bp.route("/")

@@ -13,13 +13,11 @@ from .core import (
     current_owner,
     page_args,
     page_headers,
-    register_error_handlers,
     requires,
 )
 
 bp = ApiBlueprint("api_contacts", __name__, tag="Contacts", url_prefix="/api/contacts",
                   description="Your address book: the people you can invite.")
-register_error_handlers(bp)
 
 
 @bp.route("/")

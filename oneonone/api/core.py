@@ -11,15 +11,12 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app, g, request, url_for
 from flask_smorest import Blueprint
-from sqlalchemy.exc import DataError, IntegrityError
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser
 
 from ..accounts.models import User
 from ..accounts.services import user_for_api_token
-from ..errors import json_error
 from ..exceptions import DomainError, NotFoundError
-from ..extensions import db
 from ..pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, Page, clamp_page_args
 from ..scheduling.models import Invitee
 from ..validation import parse_int
@@ -32,57 +29,16 @@ TOKEN_MAX = 200  # tokens are 43 characters; anything much longer is not one
 
 # ---- errors ---------------------------------------------------------------------------------
 
-class ApiError(Exception):
-    """A refusal in the API's error shape, with optional extra response headers."""
+class ApiError(DomainError):
+    """A refusal only the API makes (bad token, body not JSON), with its status and extra headers.
+
+    Like every domain error it is answered by `oneonone.errors.handle_domain_error`.
+    """
 
     def __init__(self, status: int, message: str, fields: dict[str, list[str]] | None = None,
                  headers: dict[str, str] | None = None):
-        super().__init__(message)
+        super().__init__(message, fields, headers)
         self.status = status
-        self.message = message
-        self.fields = fields or {}
-        self.headers = headers or {}
-
-
-def error_response(status: int, message: str, fields: dict | None = None, headers: dict | None = None,
-                   code: str | None = None):
-    """The `{"error", "message", "fields"}` body and status, with headers."""
-    response, status = json_error(status, message, fields, code=code)
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response, status
-
-
-def handle_api_error(error: ApiError):
-    """An ApiError as its JSON answer."""
-    return error_response(error.status, error.message, error.fields, error.headers)
-
-
-def handle_domain_error(error: DomainError):
-    """Every service refusal maps here: its status, message and fields, nothing half-written."""
-    db.session.rollback()
-    return error_response(error.status, error.message, error.fields, code=error.code)
-
-
-def handle_integrity_error(_error: IntegrityError):
-    """409 for a unique or foreign-key clash no service caught."""
-    # A race the service did not anticipate: someone changed the same rows at the same moment.
-    db.session.rollback()
-    return error_response(409, "That clashes with a change made at the same moment; reload and try again.")
-
-
-def handle_data_error(_error: DataError):
-    """400 for a value the database refuses (a last line of defence behind the schemas)."""
-    db.session.rollback()
-    return error_response(400, "A value is out of the range the database accepts.")
-
-
-def register_error_handlers(blueprint: Blueprint) -> None:
-    """Map API and domain errors to JSON for the routes of `blueprint` (the one place they are mapped)."""
-    blueprint.register_error_handler(ApiError, handle_api_error)
-    blueprint.register_error_handler(DomainError, handle_domain_error)
-    blueprint.register_error_handler(IntegrityError, handle_integrity_error)
-    blueprint.register_error_handler(DataError, handle_data_error)
 
 
 # ---- request bodies ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def _spec() -> dict:
-    return current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+    return current_app.extensions["oneonone.api"].spec.to_dict()
 
 
 @bp.route("/openapi.json", strict_slashes=False)

@@ -26,14 +26,12 @@ from .core import (
     list_page,
     page_args,
     page_headers,
-    register_error_handlers,
     requires,
 )
 
 bp = ApiBlueprint("api_scheduling", __name__, tag="Scheduling", url_prefix="/api",
                   description="Invite contacts, record their picks, see suggested schedules and "
                               "finalize meetings.")
-register_error_handlers(bp)
 
 
 def invitee_resource(invitee: Invitee, token: str | None) -> dict:

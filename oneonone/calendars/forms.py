@@ -17,16 +17,12 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from ..timezones import common_timezones
+from ..timezones import timezone_choices
 from .services import NAME_MAX
 
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 WEEKDAY_LABELS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def _timezone_choices() -> list[SelectChoice]:
-    return [SelectChoice(name, name.replace("_", " ")) for name in common_timezones()]
 
 
 class CalendarForm(FlaskForm):
@@ -49,7 +45,7 @@ class CalendarForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.timezone.choices = _timezone_choices()
+        self.timezone.choices = list(timezone_choices())
 
 
 class DeleteCalendarForm(FlaskForm):

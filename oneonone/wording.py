@@ -1,0 +1,8 @@
+"""Small helpers for the words the app shows people."""
+
+from __future__ import annotations
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """'1 slot', '3 slots' (or `many` for an irregular plural: plural(2, 'invitee was', 'invitees were'))."""
+    return f"{count} {singular if count == 1 else (many or singular + 's')}"
