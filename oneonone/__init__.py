@@ -110,7 +110,7 @@ def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
 
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - every model registered before the metadata is used
-    from .email import init_outbox
+    from .outbox import init_outbox
 
     db.init_app(app)
     if not sa.event.contains(sa.engine.Engine, "connect", _enable_sqlite_foreign_keys):
@@ -155,6 +155,10 @@ def register_blueprints(app: Flask) -> None:
     from .calendars.views import bp as calendars_bp
     from .contacts.views import bp as contacts_bp
     from .home import bp as home_bp
+    from .scheduling import (
+        calendar_receivers,  # noqa: F401  (connects scheduling to the calendar signals)
+        contact_receivers,  # noqa: F401  (answers the contact pages' questions)
+    )
     from .scheduling.views import bp as scheduling_bp
     from .validation import IdConverter
 

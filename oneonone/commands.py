@@ -17,8 +17,8 @@ from .accounts.models import User
 from .calendars.models import Calendar, Timeslot
 from .contacts.models import Contact
 from .db_types import utcnow
-from .email import FAILED, PENDING, OutboxMessage, deliver_due, next_due_in
 from .extensions import db
+from .outbox import FAILED, PENDING, OutboxMessage, deliver_due, next_due_in
 from .scheduling.links import new_link
 from .scheduling.models import IF_NEED_BE, PREFERRED, Event, Invitee
 from .transaction import TransactionConflict, unit_of_work
@@ -166,10 +166,10 @@ def outbox_worker(interval: float, once: bool) -> None:
 @with_appcontext
 def remind_command() -> None:
     """Remind non-responders whose deadline is within 48 h (not reminded in 24 h); for cron."""
-    from .scheduling.services import send_due_reminders
+    from .scheduling.invitations import queue_due_reminders
 
     with unit_of_work():
-        count = send_due_reminders()
+        count = queue_due_reminders()
     click.echo(f"sent {plural(count, 'reminder')}")
 
 

@@ -1,109 +1,35 @@
-"""The one way mail leaves OneOnOne: queue in the outbox with the action, deliver after commit.
+"""How a message is written and queued, and what an owner's mail looks like from the database.
 
-Every message is rendered from `templates/email/<name>.txt` and `.html` and written to the
-`outbox_messages` table in the same transaction as the action that caused it, so an action
-never half-happens and a message is never lost.
+Writing: header-safe subjects (`header_text`, `quoted`), attachments, the owner's daily quota.
 
-Delivery is claim → commit → send → record: a sender claims a batch of due messages in one short
-transaction (a lease, so several senders — the app's background sender in each process, `flask
-outbox worker`, a cron `flask outbox deliver` — may run at once and each message is sent by one of
-them), talks to the SMTP server holding no database connection, then records each result with a
-compare-and-set on its claim. SMTP has a timeout (`MAIL_TIMEOUT`), so a hanging server costs a
-sender a few seconds, never a request. A failed message is retried after `OUTBOX_RETRY_SECONDS`,
-doubling up to an hour, and marked failed after `OUTBOX_MAX_ATTEMPTS` tries.
+`queue_email` renders `templates/email/<name>.txt` and `.html` and writes the message to the outbox
+(oneonone/outbox.py) in the request's transaction: it is sent only after that transaction commits,
+and dropped if it rolls back, so an action never half-happens and a message is never lost. Every
+function that calls it is named `queue_…` or says in its docstring which email it queues.
+
+Reading and forgetting (`recent_mail_count`, `undelivered_for_invitees`, `forget_owner_mail`): rate
+limits, what the invitees page shows as not delivered, and what an account's deletion leaves behind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import os
 import re
-import smtplib
-import socket
-import threading
-import time
-import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Flask, current_app, has_request_context, render_template
-from flask_mail import Connection, Message
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from flask import current_app, render_template
 
-from .db_types import UTCDateTime, utcnow
+from .db_types import utcnow
 from .exceptions import DomainError, ValidationError
 from .extensions import db
-from .transaction import unit_of_work
-
-log = logging.getLogger(__name__)
-
-PENDING, SENT, FAILED = "pending", "sent", "failed"
-CLAIM_LEASE = dt.timedelta(minutes=5)  # a claim its sender did not record is taken again after this
-BATCH = 50  # messages per claim; a pass claims batch after batch until nothing is due
-MAX_BACKOFF = dt.timedelta(hours=1)
-
-
-class OutboxMessage(db.Model):
-    __tablename__ = "outbox_messages"
-    __table_args__ = (
-        sa.CheckConstraint(f"status IN ('{PENDING}', '{SENT}', '{FAILED}')", name="status_known"),
-        sa.Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    recipient: Mapped[str] = mapped_column(sa.String(320))
-    subject: Mapped[str] = mapped_column(sa.String(255))
-    body_text: Mapped[str] = mapped_column(sa.Text)
-    body_html: Mapped[str | None] = mapped_column(sa.Text)
-    # [{"filename": ..., "content_type": ..., "data": <text>}]
-    attachments: Mapped[list] = mapped_column(sa.JSON, default=list)
-    status: Mapped[str] = mapped_column(sa.String(16), default=PENDING)
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
-    claim_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(sa.Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    # The invitee a message is about, so the owner sees on the invitees page what did not arrive.
-    invitee_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("invitees.id", ondelete="SET NULL"), index=True
-    )
-    # The owner whose action sent it. When the owner deletes their account, their sent messages
-    # are deleted and the pending ones (the cancellations) marked `discard`: gone once delivered.
-    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    discard: Mapped[bool] = mapped_column(default=False)
-    template: Mapped[str] = mapped_column(sa.String(40), default="")  # which kind of message it is
-
-    def __str__(self) -> str:
-        return f"#{self.id} {self.status} to {self.recipient}: {self.subject}"
-
-    @property
-    def problem(self) -> str:
-        """Why it was not delivered, in words for the owner (the raw error stays in `last_error`)."""
-        return delivery_problem(self.last_error or "")
-
-
-_SMTP_REPLY = re.compile(r"\((\d{3}), b['\"](.*?)['\"]\)")
-
-
-def delivery_problem(error: str) -> str:
-    """A recorded SMTP error ("SMTPRecipientsRefused: {...: (550, b'5.1.1 User unknown')}") in words."""
-    reply = _SMTP_REPLY.search(error)
-    detail = f" ({reply.group(1)} {reply.group(2)})" if reply else ""
-    if error.startswith("SMTPRecipientsRefused"):
-        return f"the receiving mail server refused the address{detail}"
-    if "timed out" in error or error.startswith("TimeoutError"):
-        return "our mail server did not answer"
-    if error.startswith(("ConnectionRefusedError", "SMTPConnectError", "SMTPServerDisconnected", "OSError",
-                         "socket.gaierror", "gaierror")):
-        return "our mail server could not be reached"
-    return f"the mail server refused the message{detail}"
+from .outbox import FAILED, PENDING, OutboxMessage, mail_for, put_in_outbox
 
 
 @dataclass(frozen=True)
 class Attachment:
+    """A file sent with a message (the meeting's .ics), its data as text."""
+
     filename: str
     content_type: str
     data: str
@@ -178,7 +104,7 @@ def queue_email(
         template=template,
     )
     try:
-        _to_mail(_outgoing(message, "check")).as_bytes()
+        mail_for(message).as_bytes()
     except Exception as error:
         raise UnsendableMessage.for_field("email", f"This email cannot be sent to {to}: {error}") from error
     if owner is not None:
@@ -188,108 +114,8 @@ def queue_email(
         if invitee.id is None:
             db.session.flush()
         message.invitee_id = invitee.id
-    db.session.add(message)
-    db.session.info["outbox_pending"] = True
+    put_in_outbox(message)
     return message
-
-
-@dataclass
-class DeliveryReport:
-    sent: int = 0
-    failed: int = 0
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A claimed message as plain data: sending it needs no database session."""
-
-    id: int
-    claim: str
-    recipient: str
-    subject: str
-    body_text: str
-    body_html: str | None
-    attachments: tuple[Attachment, ...]
-
-
-def _backoff(attempts: int) -> dt.timedelta:
-    first = float(current_app.config["OUTBOX_RETRY_SECONDS"])
-    return min(dt.timedelta(seconds=first * 2 ** (attempts - 1)), MAX_BACKOFF)
-
-
-def _due(now: dt.datetime) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        OutboxMessage.status == PENDING,
-        OutboxMessage.next_attempt_at <= now,
-        sa.or_(OutboxMessage.claim_expires_at.is_(None), OutboxMessage.claim_expires_at < now),
-    )
-
-
-def _claim(limit: int) -> list[Outgoing]:
-    """Claim up to `limit` due messages in one committed transaction; none is claimed twice.
-
-    The UPDATE re-checks "due" on each row under its row lock (on SQLite, under the write lock),
-    so of two senders claiming at once each message goes to one of them.
-    """
-    claim = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-    now = utcnow()
-    with unit_of_work() as session:
-        due = sa.select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.id).limit(limit)
-        session.execute(
-            sa.update(OutboxMessage)
-            .where(OutboxMessage.id.in_(due.scalar_subquery()), _due(now))
-            .values(claimed_by=claim, claim_expires_at=now + CLAIM_LEASE)
-            .execution_options(synchronize_session=False)
-        )
-        rows = session.scalars(
-            sa.select(OutboxMessage).where(OutboxMessage.claimed_by == claim).order_by(OutboxMessage.id)
-        ).all()
-        return [_outgoing(m, claim) for m in rows]
-
-
-def _outgoing(m: OutboxMessage, claim: str) -> Outgoing:
-    return Outgoing(m.id, claim, m.recipient, m.subject, m.body_text, m.body_html,
-                    tuple(Attachment(**a) for a in m.attachments or []))
-
-
-def _record(message: Outgoing, error: Exception | None) -> None:
-    """Record one attempt, if the claim is still ours (compare-and-set on `claimed_by`)."""
-    now = utcnow()
-    with unit_of_work() as session:
-        row = session.scalar(
-            sa.select(OutboxMessage).where(OutboxMessage.id == message.id,
-                                           OutboxMessage.claimed_by == message.claim)
-        )
-        if row is None:
-            return  # the lease ran out and another sender took it over
-        row.claimed_by = None
-        row.claim_expires_at = None
-        row.attempts += 1
-        if error is None:
-            row.status, row.sent_at, row.last_error = SENT, now, None
-        else:
-            row.last_error = f"{type(error).__name__}: {error}"[:2000]
-            if row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
-                row.status = FAILED
-                log.error("mail %s to %s failed for good after %s attempts: %s",
-                          row.id, row.recipient, row.attempts, row.last_error)
-            else:
-                row.next_attempt_at = now + _backoff(row.attempts)
-        if row.status != PENDING:
-            _redact(row)
-        if row.discard and row.status != PENDING:
-            session.delete(row)  # its owner deleted the account: keep nothing once it is done
-
-
-REDACTED = "[delivered; the body is not kept, so no link in it outlives the message]"
-
-
-def _redact(row: OutboxMessage) -> None:
-    """A message that is done (sent, or failed for good) keeps its envelope, not its body: bodies
-    hold personal links, which must not sit in the database once mailed."""
-    row.body_text = REDACTED if row.status == SENT else "[not delivered; the body is not kept]"
-    row.body_html = None
-    row.attachments = []
 
 
 def recent_mail_count(owner_id: int, template: str, since: dt.timedelta) -> int:
@@ -297,114 +123,6 @@ def recent_mail_count(owner_id: int, template: str, since: dt.timedelta) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
         OutboxMessage.owner_id == owner_id, OutboxMessage.template == template,
         OutboxMessage.created_at > utcnow() - since))
-
-
-def forget_owner_mail(owner_id: int) -> None:
-    """An owner is deleting their account: drop their finished messages, discard the rest when done."""
-    db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.owner_id == owner_id,
-                                                      OutboxMessage.status != PENDING))
-    db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.owner_id == owner_id)
-                       .values(discard=True).execution_options(synchronize_session=False))
-
-
-def _to_mail(message: Outgoing) -> Message:
-    mail_message = Message(
-        subject=message.subject,
-        recipients=[message.recipient],
-        body=message.body_text,
-        html=message.body_html,
-        sender=current_app.config["MAIL_DEFAULT_SENDER"],
-    )
-    for attachment in message.attachments:
-        mail_message.attach(attachment.filename, attachment.content_type, attachment.data.encode())
-    return mail_message
-
-
-class TimedConnection(Connection):
-    """Flask-Mail's SMTP connection with a timeout on connecting and on every command."""
-
-    def configure_host(self) -> smtplib.SMTP:
-        timeout = float(current_app.config["MAIL_TIMEOUT"])
-        smtp_class = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
-        host = smtp_class(self.mail.server, self.mail.port, timeout=timeout)
-        host.set_debuglevel(int(self.mail.debug))
-        if self.mail.use_tls:
-            host.starttls()
-        if self.mail.username and self.mail.password:
-            host.login(self.mail.username, self.mail.password)
-        return host
-
-    def __exit__(self, *exc_info) -> None:
-        try:
-            super().__exit__(*exc_info)
-        except (OSError, smtplib.SMTPException) as error:
-            log.info("closing the SMTP connection: %s", error)
-
-
-# A broken connection fails the rest of the batch; anything else (a refused recipient) fails one.
-CONNECTION_ERRORS = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)
-
-
-def _send_batch(messages: list[Outgoing], report: DeliveryReport) -> None:
-    if not current_app.config.get("MAIL_SERVER"):
-        for message in messages:
-            # No SMTP server configured (development): show the mail instead of losing it.
-            print(f"--- mail to {message.recipient}: {message.subject}\n{message.body_text}\n---")
-            _record(message, None)
-            report.sent += 1
-        return
-    remaining = list(messages)
-    try:
-        with TimedConnection(current_app.extensions["mail"]) as connection:
-            while remaining:
-                message = remaining[0]
-                try:
-                    connection.send(_to_mail(message))
-                except CONNECTION_ERRORS:
-                    raise
-                except Exception as error:
-                    log.warning("mail %s to %s not delivered: %s", message.id, message.recipient, error)
-                    _record(remaining.pop(0), error)
-                    report.failed += 1
-                else:
-                    _record(remaining.pop(0), None)
-                    report.sent += 1
-    except Exception as error:
-        log.warning("mail server %s:%s unavailable: %s", current_app.config["MAIL_SERVER"],
-                    current_app.config["MAIL_PORT"], error)
-        for message in remaining:
-            _record(message, error)
-            report.failed += 1
-
-
-def deliver_due(limit: int | None = None) -> DeliveryReport:
-    """Send what is due, batch after batch, until nothing is (or `limit` were tried)."""
-    report = DeliveryReport()
-    while limit is None or report.sent + report.failed < limit:
-        batch = BATCH if limit is None else min(BATCH, limit - report.sent - report.failed)
-        messages = _claim(batch)
-        if not messages:
-            break
-        _send_batch(messages, report)
-    return report
-
-
-def next_due_in(now: dt.datetime | None = None) -> float | None:
-    """Seconds until the next pending message is due (0 if one is), None when none is pending."""
-    now = now or utcnow()
-    with unit_of_work() as session:
-        at = session.scalar(
-            sa.select(sa.func.min(sa.case(
-                (OutboxMessage.claim_expires_at > OutboxMessage.next_attempt_at,
-                 OutboxMessage.claim_expires_at),
-                else_=OutboxMessage.next_attempt_at,
-            ))).where(OutboxMessage.status == PENDING)
-        )
-    if at is None:
-        return None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=dt.UTC)
-    return max((at - now).total_seconds(), 0.0)
 
 
 def undelivered_for_invitees(invitee_ids: list[int]) -> dict[int, OutboxMessage]:
@@ -419,110 +137,9 @@ def undelivered_for_invitees(invitee_ids: list[int]) -> dict[int, OutboxMessage]
     return {m.invitee_id: m for m in messages}
 
 
-# ---- the background sender ----------------------------------------------------------------------
-
-class BackgroundSender:
-    """One daemon thread per process: wakes on new mail and when the next retry is due.
-
-    Started lazily in the process that serves requests (after a fork, gunicorn's workers each
-    start their own), so it is safe with --preload; claims keep the senders of several processes
-    from sending a message twice.
-    """
-
-    IDLE_POLL = 60.0  # also pick up mail that another process queued and could not send
-
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self.wake = threading.Event()
-        self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-        self.pid: int | None = None
-        self.stopping = False
-
-    def ensure_running(self) -> None:
-        if self.stopping or (self.pid == os.getpid() and self.thread is not None and self.thread.is_alive()):
-            return
-        with self.lock:
-            if self.pid == os.getpid() and self.thread is not None and self.thread.is_alive():
-                return
-            self.pid = os.getpid()
-            self.wake = threading.Event()
-            self.thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
-            self.thread.start()
-
-    def notify(self) -> None:
-        self.ensure_running()
-        self.wake.set()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Let the current pass finish, then end the thread (tests; a process exiting needs no call)."""
-        self.stopping = True
-        self.wake.set()
-        if self.thread is not None and self.thread.is_alive() and self.pid == os.getpid():
-            self.thread.join(timeout)
-
-    def _pass(self) -> float | None:
-        with self.app.app_context():
-            try:
-                deliver_due()
-                return next_due_in()
-            except Exception:
-                log.exception("outbox delivery failed")
-                return float(self.app.config["OUTBOX_RETRY_SECONDS"])
-            finally:
-                db.session.remove()
-
-    def _run(self) -> None:
-        while not self.stopping:
-            self.wake.clear()
-            started = time.monotonic()
-            wait = self._pass()
-            wait = self.IDLE_POLL if wait is None else min(wait, self.IDLE_POLL)
-            if not self.wake.is_set():
-                self.wake.wait(max(wait, 0.2 - (time.monotonic() - started)))
-
-
-def _deliver_now(app: Flask) -> None:
-    """Deliver in a fresh thread (its own app context and session) and wait for it."""
-
-    def run() -> None:
-        with app.app_context():
-            try:
-                deliver_due()
-            except Exception:
-                log.exception("outbox delivery failed")
-            finally:
-                db.session.remove()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join()
-
-
-def _after_commit(session: Session) -> None:
-    if not session.info.pop("outbox_pending", False):
-        return
-    try:
-        app = current_app._get_current_object()
-    except RuntimeError:
-        return
-    mode = app.config["OUTBOX_DELIVERY"]
-    if mode == "sync" or (mode == "thread" and not has_request_context()):
-        _deliver_now(app)  # tests; and CLI commands, which exit when done
-    elif mode == "thread":
-        app.extensions["outbox_sender"].notify()
-
-
-def _start_sender() -> None:
-    if current_app.config["OUTBOX_DELIVERY"] == "thread":
-        current_app.extensions["outbox_sender"].ensure_running()
-
-
-def init_outbox(app: Flask) -> None:
-    """Deliver queued mail after each commit that queued some (see OUTBOX_DELIVERY)."""
-    if app.config["OUTBOX_DELIVERY"] not in {"thread", "sync", "off"}:
-        raise ValueError("OUTBOX_DELIVERY must be thread, sync or off")
-    app.extensions["outbox_sender"] = BackgroundSender(app)
-    app.before_request(_start_sender)
-    if not sa.event.contains(Session, "after_commit", _after_commit):
-        sa.event.listen(Session, "after_commit", _after_commit)
+def forget_owner_mail(owner_id: int) -> None:
+    """An owner is deleting their account: drop their finished messages, discard the rest when done."""
+    db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.owner_id == owner_id,
+                                                      OutboxMessage.status != PENDING))
+    db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.owner_id == owner_id)
+                       .values(discard=True).execution_options(synchronize_session=False))

@@ -2,14 +2,15 @@
 
 - `Cache-Control: no-store` on every response while someone is signed in, on the invitee's pick
   page and its `.ics` (the secret link is the only key), on the schedule export and on everything
-  under /api/, errors included: no browser history, shared proxy or disk cache keeps a copy.
+  under /api/ but a contact photo, errors included: no browser history, shared proxy or disk cache
+  keeps a copy.
 - `Cache-Control: private, max-age=300` on the owner's calendar feed: calendar apps poll it, and a
   copy in the subscriber's own cache for five minutes is harmless; no shared cache keeps it.
 - `X-Robots-Tag: noindex, nofollow` on pick and feed URLs (and the mailed account links), should a
   link ever be posted where a crawler finds it; `/robots.txt` (oneonone/home.py) asks the same.
 
 Static files keep their own caching. A view that already chose a private cache for its answer (a
-contact photo: `private, max-age=3600`, versioned in its URL) keeps it.
+contact photo, on its page and on its API route: `private, max-age=3600`, versioned in its URL) keeps it.
 """
 
 from __future__ import annotations
@@ -54,7 +55,11 @@ def private_page_headers(response: Response) -> Response:
         response.headers["X-Robots-Tag"] = NO_INDEX
         response.headers["Cache-Control"] = NO_STORE
         return response
-    if path.startswith(API_PREFIX) or request.endpoint in PRIVATE_ENDPOINTS:
+    if path.startswith(API_PREFIX):
+        if not _keeps_own_private_cache(response):
+            response.headers["Cache-Control"] = NO_STORE
+        return response
+    if request.endpoint in PRIVATE_ENDPOINTS:
         response.headers["Cache-Control"] = NO_STORE
         return response
     if _signed_in() and not _keeps_own_private_cache(response):

@@ -3,7 +3,7 @@
 from .accounts.models import ApiToken, User, UserSession
 from .calendars.models import Calendar, Timeslot
 from .contacts.models import Contact
-from .email import OutboxMessage
+from .outbox import OutboxMessage
 from .scheduling.models import Event, Invitee, RetiredLink
 
 __all__ = [

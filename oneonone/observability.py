@@ -188,7 +188,7 @@ class OutboxCollector:
         return []
 
     def collect(self):
-        from .email import FAILED, PENDING, OutboxMessage
+        from .outbox import FAILED, PENDING, OutboxMessage
 
         query = (sa.select(OutboxMessage.status, sa.func.count(), sa.func.min(OutboxMessage.created_at))
                  .where(OutboxMessage.status.in_([PENDING, FAILED])).group_by(OutboxMessage.status))

@@ -13,11 +13,14 @@ import pytest
 import sqlalchemy as sa
 from flask import g, request_started
 from mailsink import MailServer
+from seeding import empty_tables
 
 from config import TestConfig
 from oneonone import create_app
 from oneonone.db_types import utcnow
 from oneonone.extensions import db as _db
+
+pytest_plugins = ["scenarios"]  # the shared scenario builders (tests/scenarios.py) as fixtures
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 DEFAULT_PASSWORD = "correct-horse-battery"
@@ -62,17 +65,6 @@ def _schema(database_url, mail_server, tmp_path_factory) -> None:
         _db.engine.dispose()
 
 
-def _empty_tables() -> None:
-    _db.session.remove()
-    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
-    with _db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                connection.execute(sa.text(f"DELETE FROM {table}"))
-
-
 @pytest.fixture
 def app_config() -> dict:
     """Override in a test module (or parametrize) to change the app's configuration."""
@@ -91,7 +83,8 @@ def app(_schema, database_url, mail_server, app_config, tmp_path):
     with application.app_context():
         yield application
         application.extensions["outbox_sender"].stop()  # a test in OUTBOX_DELIVERY=thread started it
-        _empty_tables()
+        _db.session.remove()
+        empty_tables(_db.engine)
         _db.engine.dispose()
 
 

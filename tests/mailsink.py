@@ -19,9 +19,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def text_of(message) -> str:
-    """The text/plain part of a received message, decoded."""
-    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+def text_of(message, content_type: str = "text/plain") -> str:
+    """The first `content_type` part of a received message (text/plain unless told), decoded."""
+    part = next((p for p in message.walk() if p.get_content_type() == content_type), None)
+    assert part is not None, f"no {content_type} part in {message['Subject']!r}"
     return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
 
 

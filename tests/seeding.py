@@ -1,7 +1,7 @@
-"""Seed an owner with a calendar of any size in a handful of bulk INSERTs.
+"""Seed an owner with a calendar of any size in a handful of bulk INSERTs, and empty every table again.
 
-Used by the query-budget tests (tests/test_query_budget.py) and the web benchmark
-(benchmarks/web.py). Call inside an app context; everything is committed.
+Used by the query-budget tests (tests/test_query_budget.py), the web benchmark (benchmarks/web.py) and
+tests/conftest.py (`empty_tables` after each test). Call inside an app context; everything is committed.
 """
 
 from __future__ import annotations
@@ -61,6 +61,17 @@ class Seeded:
         for slot_id in self.timeslot_ids:
             form[f"slot-{slot_id}"] = self.pick_answer.get(slot_id, "")
         return form
+
+
+def empty_tables(engine: sa.Engine) -> None:
+    """Delete every row (PostgreSQL: TRUNCATE, restarting the ids), children first."""
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(sa.text(f"DELETE FROM {table}"))
 
 
 def _insert(model, rows: list[dict]) -> list[int]:

@@ -20,7 +20,7 @@ from config import TestConfig
 from oneonone import create_app
 from oneonone.accounts.models import ApiToken, User, UserSession
 from oneonone.accounts.services import issue_api_token
-from oneonone.email import OutboxMessage, deliver_due
+from oneonone.outbox import OutboxMessage, deliver_due
 from oneonone.scheduling import feeds
 from oneonone.transaction import unit_of_work
 

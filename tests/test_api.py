@@ -7,7 +7,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from mailsink import link_in
+from mailsink import link_in, text_of
 
 from oneonone.accounts.models import ApiToken, User
 from oneonone.accounts.services import issue_api_token
@@ -77,16 +77,11 @@ def intruder(client, make_user):
 
 
 @pytest.fixture
-def world(owner, make_calendar, make_contact, make_timeslot, make_invitee):
-    """The owner's calendar (Europe/London) with two slots, two contacts, one invited."""
-    calendar = make_calendar(owner=owner, name="Interview day", timezone="Europe/London",
-                             start_date=dt.date(2030, 6, 3))
-    ada = make_contact(owner=owner, first_name="Ada", last_name="Lovelace", email="ada@example.org")
-    bob = make_contact(owner=owner, first_name="Bob", last_name="Babbage", email="bob@example.org")
-    nine = make_timeslot(calendar, "09:00")
-    ten = make_timeslot(calendar, "10:00", high_priority=True)
-    invitee, token = make_invitee(calendar, ada)
-    return {"calendar": calendar, "ada": ada, "bob": bob, "nine": nine, "ten": ten,
+def world(ada_and_bob):
+    """The owner's calendar (Europe/London) with two slots, two contacts, Ada invited."""
+    day = ada_and_bob(invite=("ada",))
+    invitee, token = day.links["ada"]
+    return {"calendar": day.calendar, "ada": day.ada, "bob": day.bob, "nine": day.nine, "ten": day.ten,
             "invitee": invitee, "token": token}
 
 
@@ -562,8 +557,7 @@ def test_invite_emails_a_link_whose_token_works_as_a_bearer_token(api, client, w
     token = LINK_RE.fullmatch(invitee["link"]).group(1)
     messages = mailbox.to("bob@example.org")
     assert len(messages) == 1
-    text = next(p for p in messages[0].walk() if p.get_content_type() == "text/plain")
-    assert invitee["link"] in text.get_payload(decode=True).decode()
+    assert invitee["link"] in text_of(messages[0])
     invitee_api = Api(client, token)
     assert invitee_api.get(f"/api/calendars/{calendar.id}/timeslots").status_code == 200
     response = invitee_api.post("/api/events/", {"calendar": calendar.id, "timeslot": world["ten"].id,
@@ -635,6 +629,22 @@ def test_picking_a_slot_confirmed_for_someone_else_is_409(client, world, make_in
     body = {"calendar": world["calendar"].id, "timeslot": world["nine"].id, "contact": world["ada"].id}
     assert_error(Api(client, world["token"]).post("/api/events/", body), 409)
     assert _count(db, Event) == 1
+
+
+def test_closed_answers_refuse_picking_again_a_slot_already_picked(client, world, make_event, db):
+    """The API applies the pick page's rules in the same order: answers closed is a refusal even for a
+    pick that exists (it used to return the existing pick with 200)."""
+    make_event(world["nine"], world["ada"])
+    body = {"calendar": world["calendar"].id, "timeslot": world["nine"].id, "contact": world["ada"].id}
+    invitee_api = Api(client, world["token"])
+    world["calendar"].response_deadline = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    db.session.commit()
+    assert_error(invitee_api.post("/api/events/", body), 403)
+    world["calendar"].response_deadline = None
+    make_event(world["ten"], world["ada"], confirmed=True)
+    db.session.commit()
+    assert_error(invitee_api.post("/api/events/", body), 409)
+    assert _count(db, Event) == 2
 
 
 def test_owner_picks_on_behalf_of_an_invitee_only(api, world, db):
@@ -798,7 +808,7 @@ def test_bad_ids_in_the_url_are_404(api, item):
 
 
 def test_a_replaced_invitation_link_is_refused_with_a_reason(client, world):
-    from oneonone.scheduling.services import resend_invitation
+    from oneonone.scheduling.invitations import resend_invitation
 
     with unit_of_work():
         new_token = resend_invitation(world["invitee"])

@@ -7,6 +7,7 @@ below or this test fails.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -36,8 +37,7 @@ OBJECT_ARGUMENTS = {"calendar_id", "contact_id", "timeslot_id", "invitee_id", "s
 
 
 @pytest.fixture
-def world(owner, make_user, make_calendar, make_contact, make_timeslot, make_invitee, make_event, login, client,
-          db):
+def world(owner, make_user, one_of_each, login, client, db):
     """Owner A's objects; the client is signed in as owner B."""
     from oneonone.accounts.models import ApiToken, UserSession
 
@@ -46,18 +46,13 @@ def world(owner, make_user, make_calendar, make_contact, make_timeslot, make_inv
         db.session.add(UserSession(user_id=owner.id, secret_hash="0" * 64))
     owner_session = db.session.scalar(sa.select(UserSession.id))
     owner_token = db.session.scalar(sa.select(ApiToken.id))
-    calendar = make_calendar(owner=owner)
-    contact = make_contact(owner=owner)
-    slot = make_timeslot(calendar)
-    invitee, token = make_invitee(calendar, contact)
-    event = make_event(slot, contact)
+    objects = one_of_each()
     intruder = make_user()
     return {
-        "ids": {"calendar_id": calendar.id, "contact_id": contact.id, "timeslot_id": slot.id,
-                "invitee_id": invitee.id, "event_id": event.id, "id": calendar.id, "tid": slot.id,
-                "token": token, "filename": "css/app.css", "session_id": owner_session, "token_id": owner_token},
+        "ids": {**objects.ids(), "id": objects.calendar.id, "tid": objects.slot.id,
+                "filename": "css/app.css", "session_id": owner_session, "token_id": owner_token},
         "intruder": intruder,
-        "invitee_token": token,
+        "invitee_token": objects.token,
     }
 
 
@@ -78,6 +73,16 @@ def _methods(rule: Rule) -> list[str]:
     return sorted(rule.methods - {"HEAD", "OPTIONS"})
 
 
+def _html_requests(app, ids: dict, skip: set[str]) -> Iterator[tuple[str, str]]:
+    """(method, url) of every HTML rule whose endpoint is not in `skip`, built with `ids`."""
+    for rule in _rules(app):
+        if rule.endpoint in skip or rule.rule.startswith("/api"):
+            continue
+        url = _build(rule, ids)
+        for method in _methods(rule):
+            yield method, url
+
+
 def test_every_html_rule_is_classified(app):
     for rule in _rules(app):
         if rule.rule.startswith("/api"):
@@ -88,37 +93,25 @@ def test_every_html_rule_is_classified(app):
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(app, client, world):
-    for rule in _rules(app):
-        if rule.endpoint in PUBLIC or rule.rule.startswith("/api"):
-            continue
-        url = _build(rule, world["ids"])
-        for method in _methods(rule):
-            response = client.open(url, method=method)
-            assert response.status_code == 302, (method, url, response.status_code)
-            assert response.location.startswith("/accounts/signin"), (method, url)
+    for method, url in _html_requests(app, world["ids"], skip=PUBLIC):
+        response = client.open(url, method=method)
+        assert response.status_code == 302, (method, url, response.status_code)
+        assert response.location.startswith("/accounts/signin"), (method, url)
 
 
 def test_another_owner_gets_404_for_every_object(app, client, world, login):
     login(world["intruder"])
     form = {"confirm": "y", "timeslot_id": world["ids"]["timeslot_id"]}
-    for rule in _rules(app):
-        if rule.endpoint in PUBLIC or rule.endpoint in OWN or rule.rule.startswith("/api"):
-            continue
-        url = _build(rule, world["ids"])
-        for method in _methods(rule):
-            response = client.open(url, method=method, data=form)
-            assert response.status_code == 404, (method, url, response.status_code)
+    for method, url in _html_requests(app, world["ids"], skip=PUBLIC | OWN):
+        response = client.open(url, method=method, data=form)
+        assert response.status_code == 404, (method, url, response.status_code)
 
 
 def test_an_invitee_token_opens_nothing_but_its_own_page(app, client, world):
     headers = {"Authorization": f"Bearer {world['invitee_token']}"}
-    for rule in _rules(app):
-        if rule.endpoint in PUBLIC or rule.rule.startswith("/api"):
-            continue
-        url = _build(rule, world["ids"])
-        for method in _methods(rule):
-            response = client.open(url, method=method, headers=headers)
-            assert response.status_code == 302 and response.location.startswith("/accounts/signin"), (method, url)
+    for method, url in _html_requests(app, world["ids"], skip=PUBLIC):
+        response = client.open(url, method=method, headers=headers)
+        assert response.status_code == 302 and response.location.startswith("/accounts/signin"), (method, url)
 
 
 def test_api_refuses_missing_foreign_and_invitee_tokens(app, client, world):

@@ -7,11 +7,15 @@ import re
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
+import marshmallow as ma
 import pytest
 import sqlalchemy as sa
 from flask import g, url_for
+from scenarios import ADA
 
-from oneonone.calendars import services
+from oneonone.api import schemas
+from oneonone.calendars import grid, services, timeslots
+from oneonone.calendars.forms import SeriesForm
 from oneonone.calendars.models import Calendar, Timeslot
 from oneonone.exceptions import ConflictError, NotFoundError, ValidationError
 from oneonone.scheduling.models import Event, Invitee
@@ -76,7 +80,7 @@ def picked_slot(calendar, owner, make_timeslot, make_contact, make_invitee, make
 def confirmed_slot(calendar, owner, make_timeslot, make_contact, make_invitee, make_event):
     """A slot on Tue 10:00–10:30 with a confirmed meeting with Ada Lovelace (and one other pick)."""
     slot = make_timeslot(calendar, "10:00", day=1)
-    ada = make_contact(owner, first_name="Ada", last_name="Lovelace", email="ada@example.org")
+    ada = make_contact(owner, **ADA)
     make_invitee(calendar, ada)
     make_event(slot, ada, confirmed=True)
     other = make_contact(owner)
@@ -173,7 +177,7 @@ def test_create_form_defaults_to_the_owners_zone(client, make_user, login):
 
 def test_create_without_deadline_or_zone_uses_owners_zone(owner, db):
     owner.timezone = "America/New_York"
-    calendar = services.create_calendar(owner, name=" Office hours ", start_date="2030-01-07",
+    calendar = services.create_calendar(owner, name=" Office hours ", start_date=dt.date(2030, 1, 7),
                                         end_date=dt.date(2030, 1, 11))
     assert (calendar.name, calendar.timezone, calendar.response_deadline) == (
         "Office hours", "America/New_York", None)
@@ -426,7 +430,7 @@ def test_add_slot_refuses_a_time_the_clocks_skip(owner_client, owner, make_calen
 
 def test_an_ambiguous_time_is_its_first_occurrence(owner, make_calendar):
     calendar = make_calendar(owner, timezone="Europe/London", start_date=dt.date(2026, 10, 23))
-    slot = services.add_timeslot(calendar, start_time=dt.datetime(2026, 10, 25, 1, 30),
+    slot = timeslots.add_timeslot(calendar, start_time=dt.datetime(2026, 10, 25, 1, 30),
                                  end_time=dt.datetime(2026, 10, 25, 1, 45))
     # 01:30 happens twice that night: first in BST (00:30 UTC), then in GMT (01:30 UTC).
     assert (slot.start_time, slot.end_time) == (utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 0, 45))
@@ -559,10 +563,10 @@ def test_deleting_a_confirmed_slot_needs_confirming_then_emails_a_cancellation(
 
 def test_delete_timeslot_service_refuses_a_confirmed_meeting_without_confirm(confirmed_slot, db):
     with pytest.raises(ConflictError, match="A meeting with Ada Lovelace is confirmed") as caught:
-        services.delete_timeslot(confirmed_slot)
+        timeslots.delete_timeslot(confirmed_slot)
     assert caught.value.status == 409
     with pytest.raises(ConflictError):
-        services.delete_timeslot(confirmed_slot, confirm="false")
+        timeslots.delete_timeslot(confirmed_slot, confirm="false")
     assert count(db, Timeslot) == 1
 
 
@@ -605,7 +609,7 @@ def test_series_across_a_clock_change_keeps_local_times(owner, make_calendar, db
     # In London the clocks go forward on Sun 29 Mar 2026.
     calendar = make_calendar(owner, timezone="Europe/London", start_date=dt.date(2026, 3, 23),
                              end_date=dt.date(2026, 4, 3))
-    slots = services.add_series(calendar, weekdays={4, 0}, start=dt.time(9), end=dt.time(10),
+    slots = timeslots.add_series(calendar, weekdays={4, 0}, start=dt.time(9), end=dt.time(10),
                                 length_minutes=30)
     starts = {slot.start_time.astimezone(LONDON).date(): slot.start_time for slot in slots[::2]}
     assert starts[dt.date(2026, 3, 27)] == utc(2026, 3, 27, 9, 0)
@@ -681,7 +685,7 @@ def test_series_refuses_times_the_clocks_skip(owner_client, owner, make_calendar
 def test_series_service_reports_every_clash(calendar, make_timeslot, db):
     make_timeslot(calendar, "08:00", minutes=300, day=0)
     with pytest.raises(ConflictError) as caught:
-        services.add_series(calendar, weekdays=[0], start=dt.time(9), end=dt.time(10), length_minutes=20)
+        timeslots.add_series(calendar, weekdays=[0], start=dt.time(9), end=dt.time(10), length_minutes=20)
     assert caught.value.message == "Nothing was added: all 3 new slots would overlap existing slots."
     assert caught.value.fields["timeslots"][0] == "Mon 04 Mar 2030, 09:00–09:20 overlaps the slot 08:00–13:00."
     assert count(db, Timeslot) == 1
@@ -690,18 +694,27 @@ def test_series_service_reports_every_clash(calendar, make_timeslot, db):
 def test_series_is_limited_in_size(owner, make_calendar, db):
     calendar = make_calendar(owner, end_date=MON + dt.timedelta(days=13))
     with pytest.raises(ValidationError, match="add at most 2000 at a time"):
-        services.add_series(calendar, weekdays=set(range(7)), start="00:00", end="23:55", length_minutes=5,
+        timeslots.add_series(calendar, weekdays=set(range(7)), start=dt.time(0), end=dt.time(23, 55), length_minutes=5,
                             gap_minutes=0)
     assert count(db, Timeslot) == 0
 
 
-# ---- the services with raw values (as the JSON API calls them) -----------------------------
+# ---- the services with the values the JSON API sends (parsed by its request schemas) -----------
+
+def as_the_api_parses(schema: type[ma.Schema], body: dict) -> dict:
+    """`body` as the API's request schema hands it to the service; a refusal as a ValidationError."""
+    try:
+        return schema().load(body)
+    except ma.ValidationError as error:
+        raise ValidationError("The request schema refused it.", error.messages) from error
+
 
 def test_add_timeslot_reads_naive_times_in_the_calendars_zone_and_converts_aware_ones(owner, make_calendar):
     calendar = make_calendar(owner, timezone="America/New_York")
-    naive = services.add_timeslot(calendar, start_time="2030-03-04T09:00", end_time="2030-03-04T09:30")
-    aware = services.add_timeslot(calendar, start_time="2030-03-04T15:00:00+00:00",
-                                  end_time=dt.datetime(2030, 3, 4, 16, 0, tzinfo=UTC), high_priority="true")
+    naive = timeslots.add_timeslot(calendar, **as_the_api_parses(schemas.TimeslotCreateSchema, {
+        "start_time": "2030-03-04T09:00", "end_time": "2030-03-04T09:30"}))
+    aware = timeslots.add_timeslot(calendar, start_time=dt.datetime.fromisoformat("2030-03-04T15:00:00+00:00"),
+                                   end_time=dt.datetime(2030, 3, 4, 16, 0, tzinfo=UTC), high_priority=True)
     assert (naive.start_time, naive.end_time, naive.high_priority) == (
         utc(2030, 3, 4, 14), utc(2030, 3, 4, 14, 30), False)
     assert (aware.start_time, aware.end_time, aware.high_priority) == (
@@ -724,7 +737,7 @@ def test_add_timeslot_reads_naive_times_in_the_calendars_zone_and_converts_aware
 )
 def test_add_timeslot_service_refuses_bad_values(calendar, db, kwargs, fields):
     with pytest.raises(ValidationError) as caught:
-        services.add_timeslot(calendar, **kwargs)
+        timeslots.add_timeslot(calendar, **as_the_api_parses(schemas.TimeslotCreateSchema, kwargs))
     assert set(caught.value.fields) == fields
     assert count(db, Timeslot) == 0
 
@@ -732,21 +745,22 @@ def test_add_timeslot_service_refuses_bad_values(calendar, db, kwargs, fields):
 def test_add_timeslot_service_names_the_clash(calendar, make_timeslot):
     make_timeslot(calendar, "09:00", day=1)
     with pytest.raises(ConflictError, match=r"^Overlaps the slot Tue 05 Mar 2030, 09:00–09:30\.$") as caught:
-        services.add_timeslot(calendar, start_time=utc(2030, 3, 5, 9, 29), end_time=utc(2030, 3, 5, 10))
+        timeslots.add_timeslot(calendar, start_time=utc(2030, 3, 5, 9, 29), end_time=utc(2030, 3, 5, 10))
     assert caught.value.status == 409 and "start_time" in caught.value.fields
 
 
 def test_update_timeslot_service(calendar, make_timeslot, db):
     slot = make_timeslot(calendar, "09:00")
-    services.update_timeslot(slot, {"high_priority": True})
+    timeslots.update_timeslot(slot, {"high_priority": True})
     assert slot.high_priority is True and slot.start_time == utc(2030, 3, 4, 9)
-    services.update_timeslot(slot, {"end_time": "2030-03-04T10:00"})
+    timeslots.update_timeslot(slot, as_the_api_parses(schemas.TimeslotUpdateSchema,
+                                                      {"end_time": "2030-03-04T10:00"}))
     assert slot.end_time == utc(2030, 3, 4, 10)
     with pytest.raises(ValidationError) as caught:
-        services.update_timeslot(slot, {"calendar_id": 7, "start_time": "2030-03-04T11:00"})
+        timeslots.update_timeslot(slot, {"calendar_id": 7, "start_time": dt.datetime(2030, 3, 4, 11)})
     assert set(caught.value.fields) == {"calendar_id", "end_time"}
     with pytest.raises(ValidationError):
-        services.update_timeslot(slot, ["start_time"])
+        timeslots.update_timeslot(slot, ["start_time"])
     db.session.refresh(slot)
     assert (slot.start_time, slot.end_time) == (utc(2030, 3, 4, 9), utc(2030, 3, 4, 10))
 
@@ -759,22 +773,35 @@ def test_update_timeslot_service(calendar, make_timeslot, db):
         ({"weekdays": set()}, "weekdays"),
         ({"weekdays": None}, "weekdays"),
         ({"weekdays": {True}}, "weekdays"),
-        ({"length_minutes": None}, "length_minutes"),
-        ({"length_minutes": 2.5}, "length_minutes"),
-        ({"length_minutes": "30 minutes"}, "length_minutes"),
         ({"gap_minutes": -1}, "gap_minutes"),
-        ({"start": "25:00"}, "start"),
-        ({"start": 9}, "start"),
-        ({"first_day": "2030-02-30"}, "first_day"),
-        ({"last_day": dt.datetime(2030, 3, 5, 9)}, "last_day"),
     ],
 )
 def test_add_series_service_refuses_bad_values(calendar, db, kwargs, field):
-    arguments = {"weekdays": {0, 2}, "start": "09:00", "end": "12:00", "length_minutes": 30, **kwargs}
+    arguments = {"weekdays": {0, 2}, "start": dt.time(9), "end": dt.time(12), "length_minutes": 30, **kwargs}
     with pytest.raises(ValidationError) as caught:
-        services.add_series(calendar, **arguments)
+        timeslots.add_series(calendar, **arguments)
     assert field in caught.value.fields
     assert count(db, Timeslot) == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"length_minutes": ""}, "length_minutes"),
+        ({"length_minutes": "2.5"}, "length_minutes"),
+        ({"length_minutes": "30 minutes"}, "length_minutes"),
+        ({"start": "25:00"}, "start"),
+        ({"start": "9"}, "start"),
+        ({"first_day": "2030-02-30"}, "first_day"),
+        ({"last_day": "2030-03-05T09:00"}, "last_day"),
+    ],
+)
+def test_series_form_refuses_values_it_cannot_read(app, changes, field):
+    """The series form is the edge that turns the page's text into the service's typed values."""
+    with app.test_request_context(method="POST", data=series_form(**changes)):
+        form = SeriesForm(meta={"csrf": False})
+        assert not form.validate()
+        assert field in form.errors
 
 
 @pytest.mark.parametrize(
@@ -794,22 +821,23 @@ def test_add_series_service_refuses_bad_values(calendar, db, kwargs, field):
 def test_create_calendar_service_refuses_bad_values(owner, db, kwargs, field):
     arguments = {"name": "Team", "start_date": "2030-03-04", "end_date": "2030-03-08", **kwargs}
     with pytest.raises(ValidationError) as caught:
-        services.create_calendar(owner, **arguments)
+        services.create_calendar(owner, **as_the_api_parses(schemas.CalendarCreateSchema, arguments))
     assert field in caught.value.fields
     assert count(db, Calendar) == 0
 
 
 def test_update_calendar_service(calendar, make_timeslot, db):
     make_timeslot(calendar, "09:00", day=4)
-    services.update_calendar(calendar, {"name": "Renamed", "response_deadline": "2030-03-01T12:00+01:00"})
+    services.update_calendar(calendar, {"name": "Renamed",
+                                        "response_deadline": dt.datetime.fromisoformat("2030-03-01T12:00+01:00")})
     assert (calendar.name, calendar.response_deadline) == ("Renamed", utc(2030, 3, 1, 11))
     with pytest.raises(ValidationError) as caught:
-        services.update_calendar(calendar, {"end_date": "2030-03-07", "owner_id": 1})
+        services.update_calendar(calendar, {"end_date": dt.date(2030, 3, 7), "owner_id": 1})
     assert set(caught.value.fields) == {"end_date", "owner_id"}
     with pytest.raises(ValidationError) as caught:
         services.update_calendar(calendar, ("name", "x"))
     with pytest.raises(ValidationError, match="1 slot would fall after"):
-        services.update_calendar(calendar, {"end_date": "2030-03-07"})
+        services.update_calendar(calendar, {"end_date": dt.date(2030, 3, 7)})
     db.session.refresh(calendar)
     assert calendar.end_date == dt.date(2030, 3, 8)
 
@@ -819,16 +847,16 @@ def test_getters_refuse_other_owners_and_odd_ids(calendar, make_calendar, make_u
     other = make_calendar(owner)
     stranger = make_user()
     assert services.get_calendar(owner, str(calendar.id)) == calendar
-    assert services.get_timeslot(owner, calendar.id, slot.id) == slot
+    assert timeslots.get_timeslot(owner, calendar.id, slot.id) == slot
     for calendar_id in (None, "x", "²", " ", -1, 0, 2**31, 10**20, True, 1.0):
         with pytest.raises(NotFoundError):
             services.get_calendar(owner, calendar_id)
     with pytest.raises(NotFoundError):
         services.get_calendar(stranger, calendar.id)
     with pytest.raises(NotFoundError):
-        services.get_timeslot(owner, other.id, slot.id)
+        timeslots.get_timeslot(owner, other.id, slot.id)
     with pytest.raises(NotFoundError):
-        services.get_timeslot(stranger, calendar.id, slot.id)
+        timeslots.get_timeslot(stranger, calendar.id, slot.id)
 
 
 def test_list_calendars_and_counts_services(owner, make_calendar, make_timeslot):
@@ -843,8 +871,8 @@ def test_list_calendars_and_counts_services(owner, make_calendar, make_timeslot)
 
 
 def test_slot_summaries(confirmed_slot, picked_slot):
-    summaries = services.slot_summaries(confirmed_slot.calendar)
-    assert summaries[confirmed_slot.id] == services.SlotSummary(
+    summaries = grid.slot_summaries(confirmed_slot.calendar)
+    assert summaries[confirmed_slot.id] == grid.SlotSummary(
         picks=2, preferred=2, confirmed_contact_id=summaries[confirmed_slot.id].confirmed_contact_id,
         confirmed_name="Ada Lovelace")
     assert summaries[picked_slot.id].picks == 2 and not summaries[picked_slot.id].confirmed

@@ -7,10 +7,11 @@ import threading
 import icalendar
 import pytest
 import sqlalchemy as sa
+from mailsink import text_of
 
 from oneonone.exceptions import ConflictError
 from oneonone.extensions import db as _db
-from oneonone.scheduling import services
+from oneonone.scheduling import confirmations
 from oneonone.scheduling.models import Event
 from oneonone.transaction import unit_of_work
 
@@ -24,12 +25,9 @@ def _postgres_only(db):
 
 
 def _method_and_sequence(message) -> tuple[str, int]:
-    for part in message.walk():
-        if part.get_content_type() == "text/calendar":
-            calendar = icalendar.Calendar.from_ical(part.get_payload(decode=True))
-            event = next(iter(calendar.walk("VEVENT")))
-            return str(calendar["METHOD"]), int(event["SEQUENCE"])
-    raise AssertionError("no calendar part")
+    calendar = icalendar.Calendar.from_ical(text_of(message, "text/calendar"))
+    event = next(iter(calendar.walk("VEVENT")))
+    return str(calendar["METHOD"]), int(event["SEQUENCE"])
 
 
 def _latest_method(messages) -> str:
@@ -50,7 +48,7 @@ def _race(app, event_ids: list[int]) -> list[Exception]:
                 event = _db.session.get(Event, event_id)
                 barrier.wait()
                 with unit_of_work():  # as the request does: the service flushes, this commits
-                    services.set_event_confirmed(event, True)
+                    confirmations.set_pick_confirmed(event, True)
             except ConflictError as error:
                 errors.append(error)
             finally:
@@ -90,7 +88,7 @@ def test_racing_confirmations_of_one_slot_leave_exactly_one_meeting(app, db, own
             elif messages:
                 assert _latest_method(messages) == "CANCEL"
         with unit_of_work():
-            services.set_event_confirmed(confirmed[0], False)
+            confirmations.set_pick_confirmed(confirmed[0], False)
 
 
 def test_double_click_confirming_the_same_event_sends_one_email(app, db, owner, make_calendar, make_contact,
@@ -106,7 +104,7 @@ def test_double_click_confirming_the_same_event_sends_one_email(app, db, owner, 
 
 def test_racing_confirmations_of_different_slots_email_only_their_own_invitees(
         app, db, owner, make_calendar, make_contact, make_timeslot, make_invitee, make_event):
-    from oneonone.email import OutboxMessage
+    from oneonone.outbox import OutboxMessage
 
     calendar = make_calendar(owner=owner)
     event_ids = []

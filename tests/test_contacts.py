@@ -10,12 +10,12 @@ import zlib
 
 import pytest
 import sqlalchemy as sa
-from flask import g, url_for
+from flask import url_for
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from oneonone.contacts import services
+from oneonone.contacts import importing, photos, services
 from oneonone.contacts.models import Contact
 from oneonone.exceptions import NotFoundError, ValidationError
 from oneonone.scheduling.models import Event, Invitee
@@ -24,16 +24,6 @@ from oneonone.transaction import unit_of_work
 DEFAULT_PASSWORD = "correct-horse-battery"  # what the make_user factory sets
 
 GOOD = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"}
-
-
-@pytest.fixture(autouse=True)
-def _each_request_loads_its_own_user(app):
-    """The `app` fixture keeps one app context for the whole test, so Flask-Login's cached user in `g`
-    would otherwise carry over from one test client to the next."""
-
-    @app.before_request
-    def forget_cached_user() -> None:
-        g.pop("_login_user", None)
 
 
 # ---- helpers --------------------------------------------------------------------------------
@@ -370,7 +360,7 @@ def test_contact_without_photo_shows_initials_and_has_no_photo_url(owner_client,
     assert re.search(r'class="contact-initials"[^>]*>AL</span>', html)
     assert owner_client.get(f"/contacts/{contact.id}/photo").status_code == 404
     with owner_client.application.test_request_context():
-        assert services.contact_image_url(contact) is None
+        assert photos.contact_image_url(contact) is None
 
 
 def test_replacing_and_removing_a_photo_deletes_the_old_file(owner_client, owner, app, db):
@@ -405,7 +395,7 @@ def test_deleting_a_contact_deletes_its_photo(owner_client, owner, app, db):
 
 def test_upload_folder_is_created_when_missing(owner, app):
     assert not os.path.exists(app.config["UPLOAD_FOLDER"])
-    image = services.FileStorage(io.BytesIO(image_bytes()), "a.png")
+    image = FileStorage(io.BytesIO(image_bytes()), "a.png")
     contact = services.create_contact(owner, first_name="A", last_name="B", email="a@b.example", image=image)
     assert stored_files(app) == [contact.image_filename]
 
@@ -489,7 +479,7 @@ def test_import_adds_every_contact(owner_client, owner, db):
     b"first_name\tlast_name\temail\nAda\tLovelace\tada@example.com\n",
 ])
 def test_import_tolerates_spreadsheet_habits(owner, db, content):
-    [contact] = services.import_contacts_csv(owner, content)
+    [contact] = importing.import_contacts_csv(owner, content)
     assert (contact.first_name, contact.last_name, contact.email) == ("Ada", "Lovelace", "ada@example.com")
     assert count_contacts(db) == 1
 
@@ -543,7 +533,7 @@ def test_import_refuses_bad_files_and_imports_nothing(owner_client, owner, make_
 def test_import_reports_every_bad_line_in_order(owner):
     content = (HEADER + "A,B,bad\nC,D,ok@example.com\n,F,ok@example.com\nG,H,also-bad\n").encode()
     with pytest.raises(ValidationError) as error:
-        services.import_contacts_csv(owner, content)
+        importing.import_contacts_csv(owner, content)
     problems = error.value.fields["file"]
     assert [problem.split(":")[0] for problem in problems] == ["Line 2", "Line 4", "Line 4", "Line 5"]
     assert error.value.message == "Nothing was imported: the file has 4 problems."
@@ -551,17 +541,17 @@ def test_import_reports_every_bad_line_in_order(owner):
 
 def test_import_limits_size_and_rows(owner, db):
     with pytest.raises(ValidationError, match="at most 1 MB"):
-        services.import_contacts_csv(owner, HEADER.encode() + b"x" * (1024 * 1024))
+        importing.import_contacts_csv(owner, HEADER.encode() + b"x" * (1024 * 1024))
     rows = "".join(f"F{n},L{n},p{n}@example.com\n" for n in range(5001))
     with pytest.raises(ValidationError, match="more than 5,000 contacts"):
-        services.import_contacts_csv(owner, (HEADER + rows).encode())
+        importing.import_contacts_csv(owner, (HEADER + rows).encode())
     assert count_contacts(db) == 0
 
 
 def test_import_caps_the_list_of_problems(owner):
     rows = "".join(f"F{n},L{n},bad{n}\n" for n in range(150))
     with pytest.raises(ValidationError) as error:
-        services.import_contacts_csv(owner, (HEADER + rows).encode())
+        importing.import_contacts_csv(owner, (HEADER + rows).encode())
     problems = error.value.fields["file"]
     assert len(problems) == 101 and problems[-1] == "… and 50 more problems."
 
@@ -587,7 +577,7 @@ def _contact_urls(app, contact_id: int) -> list[tuple[str, str, bool]]:
 
 
 def test_every_contacts_url_is_private(app, owner, make_user, db):
-    image = services.FileStorage(io.BytesIO(image_bytes()), "a.png")
+    image = FileStorage(io.BytesIO(image_bytes()), "a.png")
     victim = services.create_contact(owner, **GOOD, image=image)
     urls = _contact_urls(app, victim.id)
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("contacts.")}
@@ -615,36 +605,28 @@ def test_every_contacts_url_is_private(app, owner, make_user, db):
     assert count_contacts(db, owner) == 1
 
 
-def test_photo_url_from_the_api_works_with_the_api_token(client, owner, db, app):
-    """`image_url` in the JSON API is fetchable with the owner's bearer token, not another's."""
-    import io as _io
-
-    from PIL import Image as _Image
-
+def test_photo_url_from_the_api_works_with_the_api_token(client, owner, make_user, db, app):
+    """`image_url` in the JSON API is the API's photo route: fetchable with the owner's bearer token,
+    not another's; the page's photo URL serves signed-in sessions only."""
     from oneonone.accounts.services import issue_api_token
-    from oneonone.contacts import services as contact_services
 
-    buffer = _io.BytesIO()
-    _Image.new("RGB", (4, 4), "red").save(buffer, "PNG")
-    buffer.seek(0)
-    from werkzeug.datastructures import FileStorage
-
-    contact = contact_services.create_contact(owner, first_name="Pic", last_name="Ture", email="pic@example.org",
-                                              image=FileStorage(buffer, filename="p.png"))
+    contact = services.create_contact(owner, first_name="Pic", last_name="Ture", email="pic@example.org",
+                                      image=FileStorage(io.BytesIO(image_bytes()), filename="p.png"))
     with unit_of_work():
         token = issue_api_token(owner)
     headers = {"Authorization": f"Bearer {token}"}
     url = client.get(f"/api/contacts/{contact.id}/", headers=headers).get_json()["image_url"]
-    assert client.get(url).status_code == 302  # no session, no token: sign in first
-    response = client.get(url, headers={"Authorization": f"Bearer {token}"})
-    response.close()
-    assert response.status_code == 200 and response.mimetype == "image/png"
-    from oneonone.accounts.models import User
+    assert url.startswith(f"/api/contacts/{contact.id}/photo?v=")
+    anonymous = client.get(url)  # no token: the API's 401, with its challenge
+    assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+    with client.get(url, headers=headers) as response:
+        assert response.status_code == 200 and response.mimetype == "image/png"
+        assert "private" in response.headers["Cache-Control"] and "public" not in response.headers["Cache-Control"]
+    page = client.get(f"/contacts/{contact.id}/photo", headers=headers)  # a token opens no page
+    assert page.status_code == 302 and page.location.startswith("/accounts/signin")
 
-    other = User(first_name="O", last_name="T", username="other-owner", email="other@example.com")
-    other.set_password("another-password-1")
-    db.session.add(other)
-    db.session.commit()
     with unit_of_work():
-        other_token = issue_api_token(other)
+        other_token = issue_api_token(make_user())
     assert client.get(url, headers={"Authorization": f"Bearer {other_token}"}).status_code == 404
+    bare = services.create_contact(owner, first_name="No", last_name="Pic", email="nopic@example.org")
+    assert client.get(f"/api/contacts/{bare.id}/photo", headers=headers).status_code == 404

@@ -9,17 +9,15 @@ import io
 import icalendar
 import pytest
 import sqlalchemy as sa
+from mailsink import text_of
 
-from oneonone.scheduling import services
-from oneonone.scheduling.models import Event
+from oneonone.scheduling import answers, confirmations
+from oneonone.scheduling.models import Event, Invitee
 from oneonone.transaction import unit_of_work
 
 
 def _ics(message) -> icalendar.Calendar:
-    for part in message.walk():
-        if part.get_content_type() == "text/calendar":
-            return icalendar.Calendar.from_ical(part.get_payload(decode=True))
-    raise AssertionError("no text/calendar attachment")
+    return icalendar.Calendar.from_ical(text_of(message, "text/calendar"))
 
 
 def _vevent(message) -> icalendar.Event:
@@ -27,19 +25,13 @@ def _vevent(message) -> icalendar.Event:
 
 
 @pytest.fixture
-def day(owner, make_calendar, make_contact, make_timeslot, make_invitee):
+def day(ada_and_bob):
     """Two invitees who both want 09:00; Ada can also do 10:00 (high priority) if need be."""
-    calendar = make_calendar(owner=owner, name="Interviews", timezone="Europe/Paris",
-                             start_date=dt.date(2030, 1, 7))
-    ada = make_contact(owner=owner, first_name="Ada", last_name="Lovelace", email="ada@example.org")
-    bob = make_contact(owner=owner, first_name="Bob", last_name="Babbage", email="bob@example.org")
-    nine = make_timeslot(calendar, "09:00")
-    ten = make_timeslot(calendar, "10:00", high_priority=True)
-    ada_invitee, ada_token = make_invitee(calendar, ada)
-    bob_invitee, bob_token = make_invitee(calendar, bob)
-    services.save_picks(ada_invitee, {nine.id: "preferred", ten.id: "if_need_be"})
-    services.save_picks(bob_invitee, {nine.id: "preferred"})
-    return calendar, ada, bob, nine, ten, ada_token, bob_token
+    day = ada_and_bob(name="Interviews", timezone="Europe/Paris", start_date=dt.date(2030, 1, 7),
+                      invite=("ada", "bob"))
+    answers.save_picks(day.invitee("ada"), {day.nine.id: "preferred", day.ten.id: "if_need_be"})
+    answers.save_picks(day.invitee("bob"), {day.nine.id: "preferred"})
+    return day.calendar, day.ada, day.bob, day.nine, day.ten, day.token("ada"), day.token("bob")
 
 
 def _event(db, contact, slot) -> Event:
@@ -90,8 +82,8 @@ def test_finalize_a_whole_schedule_emails_each_invitee_an_ics(owner_client, owne
 
 def test_confirming_unconfirms_the_slots_other_event_and_moves_keep_the_uid(owner_client, day, mailbox, db):
     calendar, ada, bob, nine, ten, *_ = day
-    ada_invitee = db.session.scalar(sa.select(services.Invitee).where(services.Invitee.contact_id == ada.id))
-    bob_invitee = db.session.scalar(sa.select(services.Invitee).where(services.Invitee.contact_id == bob.id))
+    ada_invitee = db.session.scalar(sa.select(Invitee).where(Invitee.contact_id == ada.id))
+    bob_invitee = db.session.scalar(sa.select(Invitee).where(Invitee.contact_id == bob.id))
     owner_client.post(f"/calendars/{calendar.id}/invitees/{ada_invitee.id}/confirm", data={"timeslot_id": nine.id})
     first = _vevent(mailbox.to("ada@example.org")[-1])
     # Bob takes 09:00: Ada's meeting there is cancelled for her.
@@ -106,10 +98,10 @@ def test_confirming_unconfirms_the_slots_other_event_and_moves_keep_the_uid(owne
     assert again["uid"] == first["uid"] and int(again["sequence"]) > int(_vevent(cancel)["sequence"])
     # Moving Ada back to 09:00 is impossible without displacing Bob; moving within her picks sends an update.
     with unit_of_work():
-        services.set_event_confirmed(_event(db, ada, nine), True)
+        confirmations.set_pick_confirmed(_event(db, ada, nine), True)
     moved = mailbox.to("ada@example.org")[-1]
     assert moved["Subject"] == 'Moved: "Interviews"' and _ics(moved)["METHOD"] == "REQUEST"
-    text = next(p for p in moved.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    text = text_of(moved)
     assert "for \"Interviews\" has moved." in text
     assert _vevent(moved)["uid"] == first["uid"]
     assert db.session.scalar(sa.select(sa.func.count()).where(Event.confirmed)) == 1  # Bob was displaced
@@ -120,8 +112,8 @@ def test_unconfirm_sends_a_cancellation(owner_client, day, mailbox, db):
     calendar, ada, _, nine, *_ = day
     event = _event(db, ada, nine)
     with unit_of_work():
-        services.set_event_confirmed(event, True)
-    invitee = db.session.scalar(sa.select(services.Invitee).where(services.Invitee.contact_id == ada.id))
+        confirmations.set_pick_confirmed(event, True)
+    invitee = db.session.scalar(sa.select(Invitee).where(Invitee.contact_id == ada.id))
     owner_client.post(f"/calendars/{calendar.id}/invitees/{invitee.id}/unconfirm")
     assert not _event(db, ada, nine).confirmed
     assert _ics(mailbox.to("ada@example.org")[-1])["METHOD"] == "CANCEL"
@@ -139,7 +131,7 @@ def test_finalize_refuses_stale_or_malformed_schedules(owner_client, day, db, ma
 def test_feed_and_csv_export(owner_client, owner, day, db, client):
     calendar, ada, bob, nine, ten, *_ = day
     with unit_of_work():
-        services.finalize_schedule(calendar, [(ada.id, ten.id), (bob.id, nine.id)])
+        confirmations.finalize_schedule(calendar, [(ada.id, ten.id), (bob.id, nine.id)])
     rows = list(csv.DictReader(io.StringIO(
         owner_client.get(f"/calendars/{calendar.id}/schedule.csv").get_data(as_text=True))))
     assert [(r["start"], r["email"], r["high_priority"]) for r in rows] == [
@@ -156,9 +148,9 @@ def test_feed_and_csv_export(owner_client, owner, day, db, client):
 def test_confirm_choices_say_when_a_slot_is_taken(owner_client, day, db):
     calendar, ada, bob, nine, *_ = day
     with unit_of_work():
-        services.set_event_confirmed(_event(db, bob, nine), True)
+        confirmations.set_pick_confirmed(_event(db, bob, nine), True)
     text = owner_client.get(f"/calendars/{calendar.id}/invitees").get_data(as_text=True)
-    ada_invitee = db.session.scalar(sa.select(services.Invitee).where(services.Invitee.contact_id == ada.id))
+    ada_invitee = db.session.scalar(sa.select(Invitee).where(Invitee.contact_id == ada.id))
     ada_row = text.split(f'id="invitee-{ada_invitee.id}"')[1].split("</tr>")[0]
     assert "09:00 · Preferred · taken: confirming moves the other meeting out" in ada_row
     assert "10:00 · If need be</option>" in ada_row

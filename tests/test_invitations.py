@@ -7,37 +7,28 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from mailsink import text_of
 
-from oneonone.email import PENDING, SENT, OutboxMessage, deliver_due, queue_email
-from oneonone.scheduling import services
+from oneonone.email import queue_email
+from oneonone.outbox import PENDING, SENT, OutboxMessage, deliver_due
+from oneonone.scheduling import answers, confirmations, invitations
 from oneonone.scheduling.models import Event, Invitee, RetiredLink
 
 LINK_RE = re.compile(r"http://oneonone\.test/pick/([A-Za-z0-9_\-]+)")
 
 
-def _body(message, subtype: str = "plain") -> str:
-    for part in message.walk():
-        if part.get_content_type() == f"text/{subtype}":
-            return part.get_payload(decode=True).decode()
-    raise AssertionError(f"no text/{subtype} part")
-
-
 def _link_token(message) -> str:
-    match = LINK_RE.search(_body(message))
-    assert match, _body(message)
-    assert match.group(0) in _body(message, "html")
+    match = LINK_RE.search(text_of(message))
+    assert match, text_of(message)
+    assert match.group(0) in text_of(message, "text/html")
     return match.group(1)
 
 
 @pytest.fixture
-def setup(owner, make_calendar, make_contact, make_timeslot):
-    calendar = make_calendar(owner=owner, name="Interview day", timezone="Europe/London",
-                             start_date=dt.date(2030, 6, 3))
-    ada = make_contact(owner=owner, first_name="Ada", last_name="Lovelace", email="ada@example.org")
-    bob = make_contact(owner=owner, first_name="Bob", last_name="Babbage", email="bob@example.org")
-    nine = make_timeslot(calendar, "09:00")
-    ten = make_timeslot(calendar, "10:00", high_priority=True)
-    return calendar, ada, bob, nine, ten
+def setup(ada_and_bob):
+    """Ada and Bob, not yet invited, and the owner's 09:00 and 10:00 (high priority) in London."""
+    day = ada_and_bob()
+    return day.calendar, day.ada, day.bob, day.nine, day.ten
 
 
 def test_invite_selected_contacts_emails_a_personal_link(owner_client, owner, setup, mailbox, db):
@@ -48,7 +39,7 @@ def test_invite_selected_contacts_emails_a_personal_link(owner_client, owner, se
     assert len(mailbox.messages) == 2
     message = mailbox.to("ada@example.org")[0]
     assert "Interview day" in message["Subject"] and owner.first_name in message["Subject"]
-    assert "Hello Ada" in _body(message)
+    assert "Hello Ada" in text_of(message)
     token = _link_token(message)
     assert len(token) >= 22  # ≥ 128 bits of randomness, base64url
     # Only the hash is stored.
@@ -98,7 +89,7 @@ def test_revoke_removes_invitation_and_picks(owner_client, setup, make_invitee, 
     calendar, ada, _, nine, _ = setup
     invitee, token = make_invitee(calendar, ada)
     make_event(nine, ada)
-    services.resend_invitation(invitee)
+    invitations.resend_invitation(invitee)
     owner_client.post(f"/calendars/{calendar.id}/invitees/{invitee.id}/revoke")
     for model in (Invitee, Event, RetiredLink):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(model)) == 0
@@ -181,7 +172,7 @@ def test_pick_page_after_finalization_shows_the_meeting(client, setup, make_invi
     calendar, ada, _, nine, ten = setup
     _, token = make_invitee(calendar, ada)
     event = make_event(nine, ada)
-    services.set_event_confirmed(event, True)
+    confirmations.set_pick_confirmed(event, True)
     text = client.get(f"/pick/{token}?tz=Europe/London").get_data(as_text=True)
     assert "Your meeting is confirmed" in text and "09:00–09:30" in text
     ics = client.get(f"/pick/{token}/meeting.ics")
@@ -196,7 +187,7 @@ def test_owner_sees_status_and_matrix(owner_client, setup, make_invitee, client,
     calendar, ada, bob, nine, _ = setup
     _, token = make_invitee(calendar, ada)
     make_invitee(calendar, bob)
-    services.save_picks(services.invitee_for_token(token), {nine.id: "preferred"})
+    answers.save_picks(invitations.invitee_for_token(token), {nine.id: "preferred"})
     text = owner_client.get(f"/calendars/{calendar.id}/invitees").get_data(as_text=True)
     assert "Answered" in text and "1 pick" in text and "Invited" in text
     assert 'title="Preferred">P<' in text
@@ -207,7 +198,7 @@ def test_remind_button_reminds_only_non_responders(owner_client, setup, make_inv
     calendar, ada, bob, nine, _ = setup
     ada_invitee, _ada_token = make_invitee(calendar, ada)
     bob_invitee, _ = make_invitee(calendar, bob)
-    services.save_picks(ada_invitee, {nine.id: "preferred"})
+    answers.save_picks(ada_invitee, {nine.id: "preferred"})
     mailbox.messages.clear()
     owner_client.post(f"/calendars/{calendar.id}/remind")
     assert [m["To"] for m in mailbox.messages] == ["bob@example.org"]
@@ -273,7 +264,7 @@ def test_two_senders_never_send_one_message_twice(app, setup, make_invitee, mail
 
     calendar, ada, bob, *_ = setup
     app.config["OUTBOX_DELIVERY"] = "off"
-    services.invite_contacts(calendar, [ada, bob])
+    invitations.invite_contacts(calendar, [ada, bob])
     for n in range(20):
         queue_email(f"bulk{n}@example.org", "Hello", "invitation", invitee=None,
                              contact=ada, calendar=calendar, owner=calendar.owner,

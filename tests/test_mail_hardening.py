@@ -13,9 +13,9 @@ from mailsink import link_in, text_of
 from test_api import Api
 
 from oneonone.accounts.services import issue_api_token
-from oneonone.email import OutboxMessage, deliver_due
 from oneonone.extensions import db as _db
 from oneonone.gunicorn_logging import mask
+from oneonone.outbox import OutboxMessage, deliver_due
 from oneonone.scheduling.models import Invitee
 from oneonone.transaction import unit_of_work
 

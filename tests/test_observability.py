@@ -18,9 +18,9 @@ from querycount import count_queries
 
 from config import TestConfig
 from oneonone import create_app
-from oneonone.email import FAILED, PENDING, SENT, OutboxMessage
 from oneonone.errors import MESSAGES
 from oneonone.extensions import db as _db
+from oneonone.outbox import FAILED, PENDING, SENT, OutboxMessage
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
 LINK_TOKEN = "Sup3rSecretLinkToken_do-not-log-me"

@@ -1,4 +1,4 @@
-"""The outbox sender (oneonone/email.py): claim → commit → send → record, against the real SMTP sink.
+"""The outbox sender (oneonone/outbox.py): claim → commit → send → record, against the real SMTP sink.
 
 A hanging SMTP server costs MAIL_TIMEOUT, not a request; nothing holds a database connection while
 talking to it; a pass sends everything that is due; failures are retried on their backoff and
@@ -15,9 +15,11 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from scenarios import ADA
 
-from oneonone.email import FAILED, PENDING, SENT, OutboxMessage, deliver_due, next_due_in, queue_email
-from oneonone.scheduling import services
+from oneonone.email import queue_email
+from oneonone.outbox import FAILED, PENDING, SENT, OutboxMessage, deliver_due, next_due_in
+from oneonone.scheduling import invitations
 from oneonone.scheduling.models import Invitee
 from oneonone.transaction import unit_of_work
 
@@ -25,7 +27,7 @@ from oneonone.transaction import unit_of_work
 @pytest.fixture
 def setup(owner, make_calendar, make_contact, make_timeslot):
     calendar = make_calendar(owner=owner, name="Mail day", timezone="UTC", start_date=dt.date(2030, 6, 3))
-    ada = make_contact(owner=owner, first_name="Ada", last_name="Lovelace", email="ada@example.org")
+    ada = make_contact(owner=owner, **ADA)
     make_timeslot(calendar, "09:00")
     return calendar, ada
 
@@ -152,7 +154,7 @@ def test_failures_back_off_doubling_then_fail_for_good_and_the_owner_sees_it(
     assert "failed to ada@example.org" in listing and "ConnectionRefusedError" in listing
     # A Resend that goes through clears the warning: the latest message to Ada arrived.
     with unit_of_work():
-        assert services.resend_invitation(db.session.scalar(sa.select(Invitee)))
+        assert invitations.resend_invitation(db.session.scalar(sa.select(Invitee)))
     page = owner_client.get(f"/calendars/{calendar.id}/invitees").get_data(as_text=True)
     assert "could not be delivered" not in page
 
@@ -169,7 +171,7 @@ def test_a_claim_whose_sender_died_is_taken_again_and_a_live_one_is_not(app, set
     assert [m["Subject"] for m in mailbox.messages] == ["Hello 0"]
     # The busy sender's lease ran out and this pass took the message over; the busy sender's late
     # record then finds the claim is no longer its own and changes nothing.
-    from oneonone.email import Outgoing, _record
+    from oneonone.outbox import Outgoing, _record
 
     db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == live.id)
                        .values(claim_expires_at=now - dt.timedelta(seconds=1)))
@@ -234,7 +236,7 @@ def test_a_cli_command_delivers_its_mail_before_it_exits(app, setup, mailbox, db
     calendar.response_deadline = now + dt.timedelta(hours=30)
     db.session.commit()
     with unit_of_work():
-        services.invite_contacts(calendar, [ada])
+        invitations.invite_contacts(calendar, [ada])
     mailbox.messages.clear()
     db.session.execute(sa.update(Invitee).values(invited_at=now - dt.timedelta(days=1)))
     db.session.commit()

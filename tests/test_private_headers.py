@@ -12,17 +12,13 @@ DEFAULT_PASSWORD = "correct-horse-battery"  # what the make_user factory sets (c
 
 
 @pytest.fixture
-def links(owner, make_calendar, make_contact, make_timeslot, make_invitee, make_event):
+def links(owner, one_of_each):
     """An invitee with a confirmed meeting (pick page and its .ics) and the owner's feed token."""
-    calendar = make_calendar(owner=owner)
-    contact = make_contact(owner=owner)
-    slot = make_timeslot(calendar)
-    _invitee, token = make_invitee(calendar, contact)
-    make_event(slot, contact, confirmed=True)
+    objects = one_of_each(confirmed=True)
     with unit_of_work():
         feed_token = feeds.rotate_feed(owner)
         api_token = issue_api_token(owner)
-    return {"calendar": calendar, "pick": token, "feed": feed_token, "api": api_token}
+    return {"calendar": objects.calendar, "pick": objects.token, "feed": feed_token, "api": api_token}
 
 
 @pytest.fixture(params=[False, True], ids=["signed-out", "signed-in"])

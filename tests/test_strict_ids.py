@@ -38,7 +38,7 @@ def app_config() -> dict:
 
 
 @pytest.fixture
-def world(owner, owner_client, make_calendar, make_contact, make_timeslot, make_invitee, make_event, db):
+def world(owner, owner_client, one_of_each, db):
     """The signed-in owner's objects, one of each, and an API token."""
     from oneonone.accounts.models import ApiToken, UserSession
 
@@ -47,14 +47,7 @@ def world(owner, owner_client, make_calendar, make_contact, make_timeslot, make_
         issue_api_token(owner)  # the one /accounts/tokens/<token_id>/revoke revokes
         other_session = UserSession(user_id=owner.id, secret_hash="0" * 64)  # signing it out keeps ours
         db.session.add(other_session)
-    calendar = make_calendar(owner=owner)
-    contact = make_contact(owner=owner)
-    slot = make_timeslot(calendar)
-    invitee, token = make_invitee(calendar, contact)
-    event = make_event(slot, contact)
-    ids = {"calendar_id": calendar.id, "contact_id": contact.id, "timeslot_id": slot.id,
-           "invitee_id": invitee.id, "event_id": event.id, "token": token, "filename": "css/app.css",
-           "name": "app.css", "session_id": other_session.id,
+    ids = {**one_of_each().ids(), "filename": "css/app.css", "name": "app.css", "session_id": other_session.id,
            "token_id": db.session.scalar(sa.select(sa.func.max(ApiToken.id)))}
     return {"ids": ids, "headers": {"Authorization": f"Bearer {api_token}"}}
 

@@ -12,10 +12,11 @@ import datetime as dt
 import re
 
 import pytest
+from mailsink import text_of
 from test_api import Api, assert_error
 
 from oneonone.scheduling.models import Invitee
-from oneonone.scheduling.services import suggest_for_calendar
+from oneonone.scheduling.suggestions import suggest_for_calendar
 
 
 @pytest.fixture
@@ -41,17 +42,17 @@ def day(owner, make_calendar, make_contact, make_timeslot, make_invitee, make_ev
 
 def test_the_best_schedule_says_who_could_be_seated_and_which_meetings_are_forced(day):
     calendar, slots, people = day
-    best, *others = suggest_for_calendar(calendar, 3)
+    suggestions = suggest_for_calendar(calendar, 3)
+    best, *others = suggestions.schedules
     [ada] = best.unscheduled
-    assert ada.contact_id == people["Ada"][0].id and ada.would_fit == (slots[13].id,)
-    forced = {a.contact_id: a.forced for a in best.assignments if not a.fixed}
+    assert ada.invitee == people["Ada"][0].id and suggestions.would_fit[ada.invitee] == (slots[13].id,)
+    forced = {a.invitee: suggestions.is_forced(a) for a in best.assignments if not a.fixed}
     assert forced == {people["Cy"][0].id: True, people["Dan"][0].id: False, people["Eve"][0].id: False}
     [swap] = others
-    assert swap.equally_good and swap.score == best.score
+    assert suggestions.equally_good(1) and swap.score == best.score
     dan, eve = people["Dan"][0].id, people["Eve"][0].id
-    slot_of = {a.contact_id: a.timeslot_id for a in best.assignments}
-    assert {(c.contact_id, c.from_timeslot_id, c.to_timeslot_id) for c in swap.changes} == {
-        (dan, slot_of[dan], slot_of[eve]), (eve, slot_of[eve], slot_of[dan])}
+    slot_of = {a.invitee: a.slot for a in best.assignments}
+    assert set(suggestions.changes[1]) == {(dan, slot_of[dan], slot_of[eve]), (eve, slot_of[eve], slot_of[dan])}
 
 
 def test_the_page_offers_to_ask_and_the_email_and_pick_page_show_exactly_those_times(
@@ -72,7 +73,7 @@ def test_the_page_offers_to_ask_and_the_email_and_pick_page_show_exactly_those_t
     assert "Ada Test was asked about 1 time by email" in response.get_data(as_text=True)
     [mail] = mailbox.to("ada@example.org")
     assert mail["Subject"].startswith("Owner") and 'could you make one of these times? "Panel day"' in mail["Subject"]
-    text = next(p for p in mail.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    text = text_of(mail)
     times = re.findall(r"^- (.+?)\r?$", text, re.M)
     assert times == ["Mon 07 Jan 2030, 22:00 – 22:30"]  # 13:00 in London is 22:00 in Tokyo
     assert "(Times in Asia/Tokyo.)" in text

@@ -15,24 +15,16 @@ import sqlite3
 
 import pytest
 import sqlalchemy as sa
-from flask import g
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 
 from oneonone import transaction
 from oneonone.accounts.models import User
 from oneonone.contacts.models import Contact
-from oneonone.email import PENDING, OutboxMessage
 from oneonone.exceptions import ConflictError
+from oneonone.outbox import PENDING, OutboxMessage
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
-
-
-@pytest.fixture(autouse=True)
-def _each_request_loads_its_own_user(app):
-    @app.before_request
-    def forget_cached_user() -> None:
-        g.pop("_login_user", None)
 
 
 def _busy_error(engine) -> Exception:

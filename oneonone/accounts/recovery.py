@@ -1,11 +1,12 @@
 """Links OneOnOne mails to an account's own address: verify it, reset a forgotten password, and the
 security notices sent when the password or the address changes.
 
-Each sends mail (queued in the outbox with the action, delivered after commit):
+Each queues mail, written to the outbox in the request's transaction and sent only after that
+transaction commits (none if it rolls back):
 - `queue_verification` — at sign-up, on "Send the verification email again", and to a new address;
-- `request_password_reset` — "Forgot your password?", only when an account has that address;
+- `queue_password_reset` — "Forgot your password?", only when an account has that address;
 - `queue_security_notice` — to the account's (old) address after a password change, a password reset
-  or a request to change the address;
+  (`reset_password` queues it) or a request to change the address;
 - `queue_signup_attempt` — to an account's address when someone signs up with it again.
 
 Links are signed with a key derived from SECRET_KEY (itsdangerous), so nothing is stored for them. A
@@ -127,7 +128,7 @@ def verify_email(token: str, *, keep_session_id: int | None = None) -> User:
 
 # ---- forgotten password ---------------------------------------------------------------------------
 
-def request_password_reset(email: str | None) -> None:
+def queue_password_reset(email: str | None) -> None:
     """Mail a reset link if an account has this address; the caller answers the same either way."""
     address = (email or "").strip().lower()
     user = db.session.scalar(sa.select(User).where(User.email == address)) if address else None

@@ -1,9 +1,12 @@
 """Account operations: sign-up, sign-in, profile, password, deletion, API tokens.
 
-Mail: sign-up sends a verification link; an email change sends one to the new address and a notice
-to the old one; a password change sends a notice (see `recovery`). Deleting an account first sends
-`account_deleting`, so the features above accounts clean up their part (calendars cancel upcoming
-meetings by email, contacts remove their photo files) without accounts importing them.
+Mail, queued by `recovery`'s `queue_…` functions in the request's transaction and sent by the outbox
+only after it commits (none if it rolls back): sign-up queues a verification link, or, when the
+address already has an account, a sign-up-attempt notice to it; an email change queues a link to the
+new address and a security notice to the old one; a password change queues a security notice.
+Deleting an account first sends `account_deleting`, so the features above accounts clean up their
+part (calendars queue cancellations of upcoming meetings, contacts remove their photo files) without
+accounts importing them.
 """
 
 from __future__ import annotations

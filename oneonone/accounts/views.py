@@ -221,7 +221,7 @@ def resend_verification():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        recovery.request_password_reset(form.email.data)
+        recovery.queue_password_reset(form.email.data)
         return render_template("accounts/forgot_sent.html", email=form.email.data.strip())
     return render_template("accounts/forgot.html", form=form), (400 if form.errors else 200)
 

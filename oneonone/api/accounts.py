@@ -191,7 +191,7 @@ def password_reset(data):
     Always answers 202 the same way, whether or not an account has the address. The email's link
     (`/accounts/password/reset/<token>`) works once, for an hour; confirm it here or on that page.
     """
-    recovery.request_password_reset(data["email"])
+    recovery.queue_password_reset(data["email"])
     return {"message": RESET_SENT}
 
 

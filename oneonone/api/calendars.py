@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g
 from flask.views import MethodView
 
-from ..calendars import services
+from ..calendars import services, timeslots
 from ..exceptions import NotFoundError
 from . import schemas
 from .core import (
@@ -73,8 +73,8 @@ class CalendarDetail(MethodView):
         calendar's window and not overlap another.
         """
         calendar = services.get_calendar(current_owner(), calendar_id)
-        return services.add_timeslot(calendar, start_time=data["start_time"], end_time=data["end_time"],
-                                     high_priority=data["high_priority"])
+        return timeslots.add_timeslot(calendar, start_time=data["start_time"], end_time=data["end_time"],
+                                      high_priority=data["high_priority"])
 
     @requires(OWNER)
     @bp.response(204)
@@ -107,7 +107,7 @@ def calendar_timeslots(args, calendar_id: int):
     else:
         calendar = services.get_calendar(current_owner(), calendar_id)
     page_number, per_page = page_args(args)
-    page = list_page(services.calendar_timeslots(calendar), page_number, per_page)
+    page = list_page(timeslots.calendar_timeslots(calendar), page_number, per_page)
     return page.items, page_headers(page)
 
 
@@ -121,8 +121,8 @@ class TimeslotDetail(MethodView):
     @bp.doc(operationId="updateTimeslot")
     def put(self, data, calendar_id: int, timeslot_id: int):
         """Change a timeslot (partial updates allowed; a moved confirmed meeting is emailed)"""
-        timeslot = services.get_timeslot(current_owner(), calendar_id, timeslot_id)
-        return services.update_timeslot(timeslot, data)
+        timeslot = timeslots.get_timeslot(current_owner(), calendar_id, timeslot_id)
+        return timeslots.update_timeslot(timeslot, data)
 
     @requires(OWNER)
     @bp.arguments(schemas.ConfirmArgsSchema, location="query")
@@ -137,6 +137,6 @@ class TimeslotDetail(MethodView):
         If a meeting is confirmed in it, the answer is 409 unless `?confirm=true`; the invitee is then
         emailed a cancellation.
         """
-        timeslot = services.get_timeslot(current_owner(), calendar_id, timeslot_id)
-        services.delete_timeslot(timeslot, confirm=args["confirm"])
+        timeslot = timeslots.get_timeslot(current_owner(), calendar_id, timeslot_id)
+        timeslots.delete_timeslot(timeslot, confirm=args["confirm"])
         return None

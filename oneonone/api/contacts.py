@@ -1,10 +1,10 @@
-"""Contacts: the owner's address book."""
+"""Contacts: the owner's address book, and their photos."""
 
 from __future__ import annotations
 
 from flask.views import MethodView
 
-from ..contacts import services
+from ..contacts import photos, services
 from . import schemas
 from .core import (
     OWNER,
@@ -72,3 +72,22 @@ class ContactDetail(MethodView):
         """Delete a contact, with their invitations and picks"""
         services.delete_contact(services.get_contact(current_owner(), contact_id))
         return None
+
+
+PHOTO = {"type": "string", "format": "binary"}
+PHOTO_DESCRIPTION = ("The photo, as JPEG, PNG or WebP, cached privately for an hour (`image_url` changes "
+                     "with the photo).")
+VERSION_PARAMETER = {"in": "query", "name": "v", "required": False, "schema": {"type": "string"},
+                     "description": "Which photo: part of `image_url`, so a new photo gets a new URL."}
+
+
+@bp.route("/<id:contact_id>/photo", methods=["GET"])
+@requires(OWNER)
+@bp.response(200, PHOTO, content_type="image/jpeg", description=PHOTO_DESCRIPTION)
+@bp.alt_response(200, schema=PHOTO, content_type="image/png", description=PHOTO_DESCRIPTION, success=True)
+@bp.alt_response(200, schema=PHOTO, content_type="image/webp", description=PHOTO_DESCRIPTION, success=True)
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(operationId="getContactPhoto", parameters=[VERSION_PARAMETER])
+def contact_photo(contact_id: int):
+    """A contact's photo (the contact's `image_url`)"""
+    return photos.send_photo(services.get_contact(current_owner(), contact_id))

@@ -136,7 +136,7 @@ def bearer_token() -> str | None:
 
 def _invitee_for(token: str) -> tuple[Invitee | None, str | None]:
     """The invitee of an invitation token, or None and why not (when the link was replaced)."""
-    from ..scheduling.services import LinkReplacedError, invitee_for_token
+    from ..scheduling.invitations import LinkReplacedError, invitee_for_token
 
     try:
         return invitee_for_token(token), None

@@ -1,4 +1,8 @@
-"""Invitations, picks (events), suggested schedules and finalizing."""
+"""Invitations, picks, suggested schedules and finalizing meetings.
+
+The design document names a pick an "event" (`/api/events/`, `EventSchema`); a confirmed event is a
+meeting. The schemas parse the bodies into typed values; the services check the business rules.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,13 @@ from flask.views import MethodView
 from ..accounts.services import user_for_api_token
 from ..calendars import services as calendar_services
 from ..calendars.models import Timeslot
+from ..calendars.timeslots import get_timeslot
 from ..contacts import services as contact_services
 from ..exceptions import NotFoundError
 from ..extensions import db, limiter
-from ..scheduling import services
+from ..scheduling import answers, confirmations, invitations
 from ..scheduling.models import Invitee
+from ..scheduling.suggestions import Suggestions, suggest_for_calendar
 from . import schemas
 from .core import (
     INVITEE,
@@ -40,7 +46,7 @@ def invitee_resource(invitee: Invitee, token: str | None) -> dict:
         "id": invitee.id,
         "calendar_id": invitee.calendar_id,
         "contact_id": invitee.contact_id,
-        "link": services.invitee_link(token) if token else None,
+        "link": invitations.invitee_link(token) if token else None,
         "responded": invitee.responded_at is not None,
     }
 
@@ -69,7 +75,7 @@ def invite(calendar_id: int, contact_id: int):
     owner = current_owner()
     calendar = calendar_services.get_calendar(owner, calendar_id)
     contact = contact_services.get_contact(owner, contact_id)
-    result = services.invite_contact(calendar, contact)
+    result = invitations.invite_contact(calendar, contact)
     return invitee_resource(result.invitee, result.token), (201 if result.created else 200)
 
 
@@ -87,7 +93,27 @@ def suggested(args, calendar_id: int):
     slots, then meetings on slots marked preferred.
     """
     calendar = calendar_services.get_calendar(current_owner(), calendar_id)
-    return {"schedules": services.suggest_for_calendar(calendar, args["k"])}
+    return {"schedules": _schedules_json(suggest_for_calendar(calendar, args["k"]))}
+
+
+def _schedules_json(suggestions: Suggestions) -> list[dict]:
+    """suggest.py's schedules in the API's words (contact, timeslot and event ids; explanations)."""
+    return [
+        {
+            "score": schedule.score,
+            "assignments": [
+                {"contact": a.invitee, "timeslot": a.slot, "event": suggestions.pick_ids[(a.invitee, a.slot)],
+                 "forced": suggestions.is_forced(a)}
+                for a in schedule.assignments],
+            "unscheduled": [
+                {"contact": u.invitee, "reason": u.reason, "would_fit": suggestions.would_fit.get(u.invitee, ())}
+                for u in schedule.unscheduled],
+            "changes": [{"contact": contact, "from_timeslot": before, "to_timeslot": after}
+                        for contact, before, after in suggestions.changes[n] or ()],
+            "equally_good": suggestions.equally_good(n),
+        }
+        for n, schedule in enumerate(suggestions.schedules)
+    ]
 
 
 @bp.route("/calendars/<id:calendar_id>/invitees/<id:contact_id>/ask/", methods=["POST"])
@@ -107,7 +133,7 @@ def ask(data, calendar_id: int, contact_id: int):
     fresh link to their page.
     """
     calendar = calendar_services.get_calendar(current_owner(), calendar_id)
-    return services.ask_about_times(calendar, contact_id, data["timeslots"])
+    return invitations.ask_about_times(calendar, contact_id, data["timeslots"])
 
 
 @bp.route("/timeslots/<id:timeslot_id>/events/", methods=["GET"])
@@ -117,14 +143,14 @@ def ask(data, calendar_id: int, contact_id: int):
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.doc(operationId="listTimeslotEvents")
 def timeslot_events(args, timeslot_id: int):
-    """The events (picks) on a timeslot, confirmed first"""
+    """The events (picks) on a timeslot, its meeting first"""
     owner = current_owner()
     calendar_id = db.session.scalar(sa.select(Timeslot.calendar_id).where(Timeslot.id == timeslot_id))
     if calendar_id is None:
         raise NotFoundError("We could not find that timeslot.")
-    timeslot = calendar_services.get_timeslot(owner, calendar_id, timeslot_id)
+    timeslot = get_timeslot(owner, calendar_id, timeslot_id)
     page_number, per_page = page_args(args)
-    page = list_page(services.events_for_timeslot(timeslot), page_number, per_page)
+    page = list_page(answers.picks_for_timeslot(timeslot), page_number, per_page)
     return page.items, page_headers(page)
 
 
@@ -139,12 +165,7 @@ def _invitee_for_pick(calendar_id: int, contact_id: int) -> Invitee:
                            {"contact": ["This is not the contact your invitation is for."]})
         return invitee
     calendar = calendar_services.get_calendar(current_owner(), calendar_id)
-    invitee = db.session.scalar(
-        sa.select(Invitee).where(Invitee.calendar_id == calendar.id, Invitee.contact_id == contact_id))
-    if invitee is None:
-        raise NotFoundError("That contact is not invited to this calendar.",
-                            {"contact": ["Not invited to this calendar."]})
-    return invitee
+    return invitations.invitee_of_contact(calendar, contact_id)
 
 
 @bp.route("/events/", methods=["POST"])
@@ -165,8 +186,8 @@ def create_event(data):
     or by the owner on an invitee's behalf.
     """
     invitee = _invitee_for_pick(data["calendar"], data["contact"])
-    event, created = services.add_pick(invitee, data["timeslot"], data["preference"])
-    return event, (201 if created else 200)
+    pick, created = answers.add_pick(invitee, data["timeslot"], data["preference"])
+    return pick, (201 if created else 200)
 
 
 @bp.route("/events/<id:event_id>/")
@@ -182,11 +203,11 @@ class EventDetail(MethodView):
         """
         invitee = g.api_invitee
         if invitee is None:
-            return services.get_event(current_owner(), event_id)
-        event = services.get_event(invitee.calendar.owner, event_id)
-        if (event.calendar_id, event.contact_id) != (invitee.calendar_id, invitee.contact_id):
+            return answers.get_pick(current_owner(), event_id)
+        pick = answers.get_pick(invitee.calendar.owner, event_id)
+        if (pick.calendar_id, pick.contact_id) != (invitee.calendar_id, invitee.contact_id):
             raise NotFoundError("No such event.")
-        return event
+        return pick
 
     @requires(OWNER)
     @bp.body(schemas.EventUpdateSchema)
@@ -201,5 +222,5 @@ class EventDetail(MethodView):
         and every other event on the same timeslot is unconfirmed. `false` undoes it (the invitee is
         emailed a cancellation).
         """
-        event = services.get_event(current_owner(), event_id)
-        return services.set_event_confirmed(event, data["confirmed"])
+        pick = answers.get_pick(current_owner(), event_id)
+        return confirmations.set_pick_confirmed(pick, data["confirmed"])

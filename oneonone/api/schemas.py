@@ -1,8 +1,8 @@
 """marshmallow schemas for every API request and response body (the OpenAPI document is built from them).
 
 Request schemas check shapes and types only (and refuse what no database should see: NUL
-characters, broken Unicode, ids beyond the id columns); the rules themselves live in the services,
-which also parse dates and datetimes.
+characters, broken Unicode, ids beyond the id columns) and turn text into typed values (dates,
+datetimes, booleans, ints); the rules themselves live in the services.
 """
 
 from __future__ import annotations
@@ -11,19 +11,18 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
+from flask import url_for
 
 from ..scheduling.models import PREFERENCES
-from ..scheduling.services import MAX_SUGGESTIONS
+from ..scheduling.suggestions import MAX_SUGGESTIONS
 from ..validation import ID_MAX
 from .core import PageArgsSchema, WholeNumber
+from .dates import REQUEST_ERRORS, IsoDate, IsoDateTime
 
 TEXT_MAX = 1000  # far above any field's own limit; only bounds the work a huge string causes
 
 
-# ---- fields -----------------------------------------------------------------------------------
-
-REQUEST_ERRORS = {"required": "This field is required.", "null": "This field cannot be null."}
-
+# ---- fields (dates and datetimes: dates.py) -------------------------------------------------------
 
 class Text(ma.fields.String):
     """A string the database can store: no NUL characters, valid Unicode, bounded length."""
@@ -196,12 +195,15 @@ class ContactSchema(ma.Schema):
     last_name = ma.fields.String(required=True)
     email = ma.fields.String(required=True)
     image_url = ma.fields.Method("get_image_url", required=True, metadata={
-        "type": "string", "nullable": True, "description": "The photo (owner only), or null."})
+        "type": "string", "nullable": True,
+        "description": "The photo (GET it with your API token), or null."})
 
     def get_image_url(self, contact) -> str | None:
-        from ..contacts.services import contact_image_url
+        from ..contacts.photos import photo_version
 
-        return contact_image_url(contact)
+        version = photo_version(contact)
+        return None if version is None else url_for("api_contacts.contact_photo", contact_id=contact.id,
+                                                    v=version)
 
 
 class ContactCreateSchema(RequestSchema):
@@ -244,26 +246,26 @@ class CalendarDetailSchema(CalendarSchema):
 
 class CalendarCreateSchema(RequestSchema):
     name = Text(required=True, metadata={"description": "At most 50 characters."})
-    start_date = Text(required=True, metadata={"format": "date", "description": "YYYY-MM-DD."})
-    end_date = Text(required=True, metadata={"format": "date", "description": "On or after start_date."})
+    start_date = IsoDate("Start date", required=True, metadata={"description": "YYYY-MM-DD."})
+    end_date = IsoDate("End date", required=True, metadata={"description": "On or after start_date."})
     timezone = Text(metadata={"description": "An IANA time zone (default: yours)."})
-    response_deadline = Text(allow_none=True, metadata={
-        "format": "date-time",
+    response_deadline = IsoDateTime("Response deadline", allow_none=True, metadata={
         "description": "Invitees can answer until then (ISO 8601; without an offset, in the "
                        "calendar's zone)."})
 
 
 class TimeslotCreateSchema(RequestSchema):
-    start_time = Text(required=True, metadata={
-        "format": "date-time",
+    start_time = IsoDateTime("Start", required=True, metadata={
         "description": "ISO 8601; without an offset it is read in the calendar's time zone."})
-    end_time = Text(required=True, metadata={"format": "date-time", "description": "After start_time."})
+    end_time = IsoDateTime("End", required=True, metadata={"description": "After start_time."})
     high_priority = StrictBoolean(load_default=False)
 
 
 class TimeslotUpdateSchema(RequestSchema):
-    start_time = Text(metadata={"format": "date-time"})
-    end_time = Text(metadata={"format": "date-time"})
+    """Only the fields sent are loaded, and changed."""
+
+    start_time = IsoDateTime("Start")
+    end_time = IsoDateTime("End")
     high_priority = StrictBoolean()
 
 
@@ -330,16 +332,16 @@ class ScoreSchema(ma.Schema):
 
 
 class AssignmentSchema(ma.Schema):
-    contact = ma.fields.Integer(attribute="contact_id", required=True)
-    timeslot = ma.fields.Integer(attribute="timeslot_id", required=True)
-    event = ma.fields.Integer(attribute="event_id", required=True)
+    contact = ma.fields.Integer(required=True)
+    timeslot = ma.fields.Integer(required=True)
+    event = ma.fields.Integer(required=True)
     forced = ma.fields.Boolean(required=True, metadata={
         "description": "true when every schedule as good as the best (same score) gives this invitee this "
                        "same slot: the only slot they can have."})
 
 
 class UnscheduledSchema(ma.Schema):
-    contact = ma.fields.Integer(attribute="contact_id", required=True)
+    contact = ma.fields.Integer(required=True)
     reason = ma.fields.String(required=True, validate=ma.validate.OneOf(["no_picks", "slots_taken"]))
     would_fit = ma.fields.List(ma.fields.Integer(), required=True, metadata={
         "description": "In the best schedule: the timeslots this invitee did not pick that would seat them "
@@ -348,10 +350,10 @@ class UnscheduledSchema(ma.Schema):
 
 
 class ChangeSchema(ma.Schema):
-    contact = ma.fields.Integer(attribute="contact_id", required=True)
-    from_timeslot = ma.fields.Integer(attribute="from_timeslot_id", required=True, allow_none=True,
+    contact = ma.fields.Integer(required=True)
+    from_timeslot = ma.fields.Integer(required=True, allow_none=True,
                                       metadata={"description": "Their slot in the best schedule; null: none."})
-    to_timeslot = ma.fields.Integer(attribute="to_timeslot_id", required=True, allow_none=True,
+    to_timeslot = ma.fields.Integer(required=True, allow_none=True,
                                     metadata={"description": "Their slot in this schedule; null: none."})
 
 
@@ -359,7 +361,7 @@ class ScheduleSchema(ma.Schema):
     score = ma.fields.Nested(ScoreSchema, required=True)
     assignments = ma.fields.List(ma.fields.Nested(AssignmentSchema), required=True)
     unscheduled = ma.fields.List(ma.fields.Nested(UnscheduledSchema), required=True)
-    changes = ma.fields.List(ma.fields.Nested(ChangeSchema), required=True, attribute="change_list", metadata={
+    changes = ma.fields.List(ma.fields.Nested(ChangeSchema), required=True, metadata={
         "description": "How this schedule differs from the best, invitee by invitee (empty for the best)."})
     equally_good = ma.fields.Boolean(required=True, metadata={
         "description": "true for a schedule after the best whose score equals the best's."})

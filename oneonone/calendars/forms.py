@@ -1,4 +1,6 @@
-"""Calendar and timeslot forms. The services hold the rules; these catch the obvious."""
+"""Calendar and timeslot forms: text in, typed values out (dates, times, ints, a set of weekdays).
+
+The services hold the rules; these catch the obvious."""
 
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..timezones import timezone_choices
+from ..validation import parse_int
 from .services import NAME_MAX
+from .timeslots import WEEKDAYS_PROBLEM
 
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -70,8 +74,19 @@ class DeleteTimeslotForm(FlaskForm):
     submit = SubmitField("Delete slot")
 
 
+class WeekdaysField(SelectMultipleField):
+    """Checkboxes whose data is the chosen weekday numbers (0 = Monday)."""
+
+    def process_formdata(self, valuelist):
+        days = [parse_int(value, minimum=0, maximum=6) for value in valuelist]
+        if None in days:
+            self.data = valuelist  # shown again as sent
+            raise ValueError(WEEKDAYS_PROBLEM)
+        self.data = days
+
+
 class SeriesForm(FlaskForm):
-    weekdays = SelectMultipleField(
+    weekdays = WeekdaysField(
         "Weekdays", choices=[SelectChoice(str(n), label) for n, label in enumerate(WEEKDAY_LABELS)],
         validate_choice=False,
         validators=[InputRequired(message="Choose at least one weekday.")],

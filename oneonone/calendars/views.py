@@ -4,31 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..exceptions import ConflictError, NotFoundError, ValidationError
+from ..exceptions import ConflictError, ValidationError
 from ..forms import apply_errors
 from ..pagination import clamp_page_args
-from . import services
+from ..wording import plural
+from . import grid, services, timeslots
 from .forms import CalendarForm, DeleteCalendarForm, DeleteTimeslotForm, SeriesForm, TimeslotForm
 from .models import Calendar, Timeslot
+from .times import describe_timeslot, describe_window
 
 bp = Blueprint("calendars", __name__)
-
-
-def _calendar(calendar_id: int) -> Calendar:
-    try:
-        return services.get_calendar(current_user, calendar_id)
-    except NotFoundError:
-        abort(404)
-
-
-def _timeslot(calendar_id: int, timeslot_id: int) -> Timeslot:
-    try:
-        return services.get_timeslot(current_user, calendar_id, timeslot_id)
-    except NotFoundError:
-        abort(404)
 
 
 def _refused(form, error: ValidationError | ConflictError) -> list[str]:
@@ -82,21 +70,21 @@ def create():
 @bp.route("/<id:calendar_id>/")
 @login_required
 def detail(calendar_id: int):
-    calendar = _calendar(calendar_id)
-    weeks = services.calendar_weeks(calendar)
+    calendar = services.get_calendar(current_user, calendar_id)
+    weeks = grid.calendar_weeks(calendar)
     slots = [slot for week in weeks for day in week.days for slot in day.slots]
     return render_template(
         "calendars/detail.html", calendar=calendar, weeks=weeks,
         counts=services.calendar_counts([calendar.id]).get(calendar.id, services.CalendarCounts()),
         high_priority=sum(1 for slot in slots if slot.timeslot.high_priority),
-        window=services.describe_window(calendar),
+        window=describe_window(calendar),
     )
 
 
 @bp.route("/<id:calendar_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(calendar_id: int):
-    calendar = _calendar(calendar_id)
+    calendar = services.get_calendar(current_user, calendar_id)
     form = CalendarForm(obj=calendar)
     if request.method == "GET" and calendar.response_deadline is not None:
         local = calendar.response_deadline.astimezone(calendar.zone)
@@ -117,20 +105,19 @@ def edit(calendar_id: int):
 @bp.route("/<id:calendar_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(calendar_id: int):
-    calendar = _calendar(calendar_id)
+    calendar = services.get_calendar(current_user, calendar_id)
     form = DeleteCalendarForm()
     if form.validate_on_submit():
         name = calendar.name
-        cancelled = len(services.upcoming_confirmed_meetings(calendar))
-        services.delete_calendar(calendar)
-        note = f" {services.plural(cancelled, 'invitee was', 'invitees were')} emailed a cancellation." \
+        cancelled = services.delete_calendar(calendar)
+        note = f" {plural(cancelled, 'invitee was', 'invitees were')} emailed a cancellation." \
             if cancelled else ""
         flash(f"Deleted “{name}”.{note}", "info")
         return redirect(url_for("calendars.index"))
     counts = services.calendar_counts([calendar.id]).get(calendar.id, services.CalendarCounts())
     upcoming = services.upcoming_confirmed_meetings(calendar)
     return render_template("calendars/delete.html", calendar=calendar, form=form, counts=counts,
-                           upcoming=upcoming, window=services.describe_window(calendar))
+                           upcoming=upcoming, window=describe_window(calendar))
 
 
 # ---- timeslots ----------------------------------------------------------------------------
@@ -155,7 +142,7 @@ def _requested_date(calendar: Calendar) -> dt.date:
 @bp.route("/<id:calendar_id>/timeslots/new", methods=["GET", "POST"])
 @login_required
 def add_timeslot(calendar_id: int):
-    calendar = _calendar(calendar_id)
+    calendar = services.get_calendar(current_user, calendar_id)
     form = TimeslotForm()
     if request.method == "GET":
         form.date.data = _requested_date(calendar)
@@ -163,12 +150,12 @@ def add_timeslot(calendar_id: int):
     if form.validate_on_submit():
         start, end = _slot_times(form)
         try:
-            timeslot = services.add_timeslot(calendar, start_time=start, end_time=end,
-                                             high_priority=form.high_priority.data)
+            timeslot = timeslots.add_timeslot(calendar, start_time=start, end_time=end,
+                                              high_priority=form.high_priority.data)
         except (ValidationError, ConflictError) as error:
             problems = _refused(form, error)
         else:
-            flash(f"Added the slot {services.describe_timeslot(timeslot)}.", "success")
+            flash(f"Added the slot {describe_timeslot(timeslot)}.", "success")
             if request.form.get("another"):
                 return redirect(url_for("calendars.add_timeslot", calendar_id=calendar.id,
                                         date=form.date.data.isoformat()))
@@ -192,8 +179,8 @@ def _timeslot_changes(form: TimeslotForm, timeslot: Timeslot) -> dict:
     return changes
 
 
-def _acknowledge_label(summary: services.SlotSummary) -> str:
-    text = f"I understand that {services.plural(summary.picks, 'invitee')} picked this slot"
+def _acknowledge_label(summary: grid.SlotSummary) -> str:
+    text = f"I understand that {plural(summary.picks, 'invitee')} picked this slot"
     if summary.confirmed:
         text += f", and that {summary.confirmed_name} will be emailed the new time"
     return text + "."
@@ -202,9 +189,9 @@ def _acknowledge_label(summary: services.SlotSummary) -> str:
 @bp.route("/<id:calendar_id>/timeslots/<id:timeslot_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_timeslot(calendar_id: int, timeslot_id: int):
-    timeslot = _timeslot(calendar_id, timeslot_id)
+    timeslot = timeslots.get_timeslot(current_user, calendar_id, timeslot_id)
     calendar = timeslot.calendar
-    summary = services.timeslot_summary(timeslot)
+    summary = grid.timeslot_summary(timeslot)
     form = TimeslotForm()
     form.acknowledge.label.text = _acknowledge_label(summary)
     if request.method == "GET":
@@ -220,33 +207,33 @@ def edit_timeslot(calendar_id: int, timeslot_id: int):
         if moved and summary.picks and not form.acknowledge.data:
             form.acknowledge.errors = ["Tick this box to move a slot that invitees picked."]
         else:
-            description = services.describe_timeslot(timeslot)
+            description = describe_timeslot(timeslot)
             try:
-                services.update_timeslot(timeslot, changes)
+                timeslots.update_timeslot(timeslot, changes)
             except (ValidationError, ConflictError) as error:
                 problems = _refused(form, error)
             else:
                 note = ""
                 if moved and summary.confirmed:
                     note = f" {summary.confirmed_name} was emailed the new time."
-                flash(f"Saved the slot {services.describe_timeslot(timeslot)} "
+                flash(f"Saved the slot {describe_timeslot(timeslot)} "
                       f"(was {description}).{note}" if moved else
                       f"Saved the slot {description}.", "success")
                 return redirect(url_for("calendars.detail", calendar_id=calendar.id,
                                         _anchor=f"slot-{timeslot.id}"))
     return render_template("calendars/timeslot_form.html", calendar=calendar, form=form,
                            timeslot=timeslot, summary=summary,
-                           description=services.describe_timeslot(timeslot),
+                           description=describe_timeslot(timeslot),
                            problems=problems), _status(form, problems)
 
 
 @bp.route("/<id:calendar_id>/timeslots/<id:timeslot_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete_timeslot(calendar_id: int, timeslot_id: int):
-    timeslot = _timeslot(calendar_id, timeslot_id)
+    timeslot = timeslots.get_timeslot(current_user, calendar_id, timeslot_id)
     calendar = timeslot.calendar
-    summary = services.timeslot_summary(timeslot)
-    description = services.describe_timeslot(timeslot)
+    summary = grid.timeslot_summary(timeslot)
+    description = describe_timeslot(timeslot)
     form = DeleteTimeslotForm()
     if summary.confirmed:
         form.confirm.label.text = (f"Cancel the meeting with {summary.confirmed_name} and email "
@@ -257,7 +244,7 @@ def delete_timeslot(calendar_id: int, timeslot_id: int):
             form.confirm.errors = ["Tick this box to cancel the confirmed meeting."]
         else:
             try:
-                services.delete_timeslot(timeslot, confirm=bool(form.confirm.data))
+                timeslots.delete_timeslot(timeslot, confirm=bool(form.confirm.data))
             except ConflictError as error:
                 problems = _refused(form, error)
             else:
@@ -272,18 +259,18 @@ def delete_timeslot(calendar_id: int, timeslot_id: int):
 @bp.route("/<id:calendar_id>/timeslots/series", methods=["GET", "POST"])
 @login_required
 def add_series(calendar_id: int):
-    calendar = _calendar(calendar_id)
+    calendar = services.get_calendar(current_user, calendar_id)
     form = SeriesForm()
     if request.method == "GET":
-        form.weekdays.data = ["0", "1", "2", "3", "4"]
+        form.weekdays.data = [0, 1, 2, 3, 4]
         form.start.data, form.end.data = dt.time(9), dt.time(12)
         form.length_minutes.data, form.gap_minutes.data = 30, 0
     problems: list[str] = []
     summary_message = None
     if form.validate_on_submit():
         try:
-            slots = services.add_series(
-                calendar, weekdays=form.weekdays.data, start=form.start.data, end=form.end.data,
+            slots = timeslots.add_series(
+                calendar, weekdays=set(form.weekdays.data), start=form.start.data, end=form.end.data,
                 length_minutes=form.length_minutes.data, gap_minutes=form.gap_minutes.data or 0,
                 first_day=form.first_day.data, last_day=form.last_day.data,
                 high_priority=form.high_priority.data,
@@ -293,8 +280,8 @@ def add_series(calendar_id: int):
             if problems and error.message not in problems:
                 summary_message = error.message
         else:
-            flash(f"Added {services.plural(len(slots), 'slot')}.", "success")
+            flash(f"Added {plural(len(slots), 'slot')}.", "success")
             return redirect(url_for("calendars.detail", calendar_id=calendar.id))
     return render_template("calendars/series_form.html", calendar=calendar, form=form,
                            problems=problems, summary_message=summary_message,
-                           window=services.describe_window(calendar)), _status(form, problems)
+                           window=describe_window(calendar)), _status(form, problems)

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    send_from_directory,
-    url_for,
-)
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..accounts.services import user_for_api_token
-from ..api.core import bearer_token
-from ..exceptions import NotFoundError, ValidationError
-from ..extensions import login_manager
+from ..exceptions import ValidationError
 from ..forms import apply_errors
 from ..pagination import clamp_page_args
-from . import services
+from ..wording import plural
+from . import importing, photos, services
 from .forms import ContactForm, DeleteContactForm, ImportForm
 from .models import Contact
 
@@ -32,25 +19,18 @@ bp = Blueprint("contacts", __name__)
 SAMPLE_CSV = "first_name,last_name,email\nAda,Lovelace,ada@example.com\nAlan,Turing,alan@example.com\n"
 
 
-def _contact_or_404(contact_id: int) -> Contact:
-    try:
-        return services.get_contact(current_user, contact_id)
-    except NotFoundError:
-        abort(404)
-
-
 @bp.app_template_global("contact_image_url")
 def _contact_image_url(contact: Contact) -> str | None:
-    return services.contact_image_url(contact)
+    return photos.contact_image_url(contact)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(_error):
     if request.endpoint == "contacts.import_csv":
-        limit, what = services.CSV_MAX_BYTES, "A CSV file"
+        limit, what = importing.CSV_MAX_BYTES, "A CSV file"
     else:
         limit, what = current_app.config["CONTACT_IMAGE_MAX_BYTES"], "A photo"
-    flash(f"That upload is too large. {what} can be at most {limit / (1024 * 1024):g} MB. "
+    flash(f"That upload is too large. {what} can be at most {photos.megabytes(limit)}. "
           "Nothing was saved.", "error")
     return redirect(request.path if request.method == "POST" else url_for("contacts.index"))
 
@@ -88,7 +68,7 @@ def create():
 @bp.route("/<id:contact_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(contact_id: int):
-    contact = _contact_or_404(contact_id)
+    contact = services.get_contact(current_user, contact_id)
     form = ContactForm(obj=contact)
     if form.validate_on_submit():
         changes = {name: getattr(form, name).data for name in ("first_name", "last_name", "email")}
@@ -107,7 +87,7 @@ def edit(contact_id: int):
 @bp.route("/<id:contact_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(contact_id: int):
-    contact = _contact_or_404(contact_id)
+    contact = services.get_contact(current_user, contact_id)
     form = DeleteContactForm()
     if form.validate_on_submit():
         name = contact.full_name
@@ -119,26 +99,10 @@ def delete(contact_id: int):
 
 
 @bp.route("/<id:contact_id>/photo")
+@login_required
 def photo(contact_id: int):
-    # The owner's browser session, or their API token, so `image_url` in the API works too.
-    owner = current_user if current_user.is_authenticated else None
-    if owner is None:
-        token = bearer_token()
-        owner = user_for_api_token(token) if token else None
-    if owner is None:
-        return login_manager.unauthorized()
-    try:
-        contact = services.get_contact(owner, contact_id)
-    except NotFoundError:
-        abort(404)
-    found = services.image_path(contact)
-    if found is None:
-        abort(404)
-    folder, name, mimetype = found
-    response = send_from_directory(folder, name, mimetype=mimetype, max_age=3600)
-    response.cache_control.public = False
-    response.cache_control.private = True
-    return response
+    # Signed-in sessions only; with an API token the photo is GET /api/contacts/<id>/photo.
+    return photos.send_photo(services.get_contact(current_user, contact_id))
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -152,15 +116,14 @@ def import_csv():
             form.file.errors = ["Choose a CSV file to import."]
         else:
             try:
-                contacts = services.import_contacts_csv(
-                    current_user, upload.stream.read(services.CSV_MAX_BYTES + 1)
+                contacts = importing.import_contacts_csv(
+                    current_user, upload.stream.read(importing.CSV_MAX_BYTES + 1)
                 )
             except ValidationError as error:
                 apply_errors(form, error)
                 summary = error.message
             else:
-                count = len(contacts)
-                flash(f"Imported {count} contact{'s' if count != 1 else ''}.", "success")
+                flash(f"Imported {plural(len(contacts), 'contact')}.", "success")
                 return redirect(url_for("contacts.index"))
     status = 400 if form.errors else 200
     return render_template("contacts/import.html", form=form, summary=summary), status

@@ -52,6 +52,6 @@ def owner_feed(owner: User) -> str:
             organizer_email=owner.email, organizer_name=owner.full_name,
             attendee_email=contact.email, attendee_name=contact.full_name,
         )
-        for _event, slot, contact, calendar, invitee in rows
+        for _meeting, slot, contact, calendar, invitee in rows
     ]
     return ics.calendar_file(events, method=ics.PUBLISH, name=f"OneOnOne — {owner.full_name}")

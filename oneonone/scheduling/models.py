@@ -1,4 +1,7 @@
-"""Invitations (a contact invited to a calendar) and events (an invitee's pick of a timeslot)."""
+"""Invitations (a contact invited to a calendar) and picks (an invitee's answer for a timeslot).
+
+A pick is stored as an `Event`, the design document's name; a confirmed pick is a meeting.
+"""
 
 from __future__ import annotations
 
@@ -81,7 +84,8 @@ class RetiredLink(db.Model):
 
 
 class Event(db.Model):
-    """An invitee's pick of a timeslot; a confirmed event is the meeting."""
+    """An invitee's pick of a timeslot, under the design document's name: an Event is a pick; a confirmed
+    Event is a meeting (one per slot, one per invitee in a calendar)."""
 
     __tablename__ = "events"
     __table_args__ = (

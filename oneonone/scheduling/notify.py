@@ -1,4 +1,9 @@
-"""Meeting emails (confirmed, moved, cancelled) with their .ics attachments."""
+"""Meeting emails (confirmed, moved, cancelled) with their .ics attachments.
+
+`queue_meeting_email` queues one in the request's transaction; the outbox sends it after the
+transaction commits (nothing is sent if it rolls back). Confirmations, revoking an invitation and the
+calendar receivers (a slot moved or deleted, a calendar deleted) call it.
+"""
 
 from __future__ import annotations
 

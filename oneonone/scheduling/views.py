@@ -1,13 +1,16 @@
-"""Invitations, the invitee's pick page, suggestions and finalizing."""
+"""Invitations, the invitee's pick page, suggestions and finalizing: parse the form, call a service
+(invitations, answers, confirmations) or read a page (pages), flash, redirect.
+
+A domain error a view does not catch (a calendar or invitee that is not the owner's, say) is answered
+by `oneonone.errors.handle_domain_error`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import itertools
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -23,38 +26,22 @@ from flask import (
 from flask_login import current_user, login_required
 
 from .. import csv_safe
-from ..calendars.models import Calendar, Timeslot
 from ..calendars.services import get_calendar
-from ..contacts.models import Contact
 from ..db_types import utcnow
-from ..email import undelivered_for_invitees
 from ..exceptions import DomainError, NotFoundError
 from ..extensions import db, limiter
 from ..pagination import clamp_page_args
 from ..timezones import is_valid_timezone
 from ..validation import parse_id, parse_int, require_ids
-from . import feeds, services
-from .models import PREFERENCE_LABELS, Event, Invitee
+from ..wording import plural
+from . import answers, confirmations, feeds, invitations, pages
+from .models import PREFERENCE_LABELS, Invitee
 from .notify import meeting_ics
+from .suggestions import MAX_SUGGESTIONS
 
 bp = Blueprint("scheduling", __name__)
 
 NEW_LINKS_KEY = "new_invitation_links"
-MAX_INVITE_CHOICES = 200  # beyond this many uninvited contacts, "Invite all" is the way
-
-
-def _owned_calendar(calendar_id: int) -> Calendar:
-    try:
-        return get_calendar(current_user, calendar_id)
-    except NotFoundError:
-        abort(404)
-
-
-def _owned_invitee(calendar_id: int, invitee_id: int) -> Invitee:
-    try:
-        return services.get_invitee(current_user, calendar_id, invitee_id)
-    except NotFoundError:
-        abort(404)
 
 
 def _show_new_links(calendar_id: int, since: dt.datetime) -> None:
@@ -64,21 +51,15 @@ def _show_new_links(calendar_id: int, since: dt.datetime) -> None:
     session[NEW_LINKS_KEY] = {"calendar": calendar_id, "since": since.isoformat()}
 
 
-def _new_links(calendar_id: int, invitees) -> dict[str, str]:
+def _new_links_since(calendar_id: int) -> dt.datetime | None:
+    """When the links to offer for "Copy" on this invitees page were issued from (once), if any."""
     shown = session.pop(NEW_LINKS_KEY, None)
     if not isinstance(shown, dict) or shown.get("calendar") != calendar_id:
-        return {}
+        return None
     try:
-        since = dt.datetime.fromisoformat(shown["since"])
+        return dt.datetime.fromisoformat(shown["since"])
     except (KeyError, TypeError, ValueError):
-        return {}
-    links = {}
-    for invitee in invitees:
-        if invitee.link_issued_at is not None and invitee.link_issued_at >= since:
-            link = services.visible_link(invitee)
-            if link:
-                links[str(invitee.id)] = link
-    return links
+        return None
 
 
 def _owner_key() -> str:
@@ -90,27 +71,15 @@ def _owner_key() -> str:
 @bp.route("/calendars/<id:calendar_id>/invitees")
 @login_required
 def invitees(calendar_id: int):
-    calendar = _owned_calendar(calendar_id)
+    calendar = get_calendar(current_user, calendar_id)
     page_number, per_page = clamp_page_args(request.args.get("page", 1), request.args.get("per_page", 50))
-    page = services.invitee_overview(calendar, page=page_number, per_page=per_page)
-    invited = sa.select(Invitee.contact_id).where(Invitee.calendar_id == calendar.id)
-    uninvited = db.session.scalars(
-        sa.select(Contact).where(Contact.owner_id == current_user.id, Contact.id.not_in(invited))
-        .order_by(Contact.last_name, Contact.first_name).limit(MAX_INVITE_CHOICES + 1)).all()
-    # Each slot with whoever holds its confirmed meeting, in the same query.
-    slot_rows = db.session.execute(
-        sa.select(Timeslot, Event.contact_id)
-        .outerjoin(Event, sa.and_(Event.timeslot_id == Timeslot.id, Event.confirmed))
-        .where(Timeslot.calendar_id == calendar.id).order_by(Timeslot.start_time)).all()
-    slots = [slot for slot, _ in slot_rows]
-    taken_by = {slot.id: contact_id for slot, contact_id in slot_rows if contact_id is not None}
-    new_links = _new_links(calendar.id, [row.invitee for row in page.items])
+    view = pages.invitees_page(current_user, calendar, page=page_number, per_page=per_page,
+                               links_since=_new_links_since(calendar.id))
     return render_template(
-        "scheduling/invitees.html", calendar=calendar, page=page, rows=page.items, uninvited=uninvited,
-        max_choices=MAX_INVITE_CHOICES, slots=slots, taken_by=taken_by, new_links=new_links,
-        labels=PREFERENCE_LABELS,
-        waiting=services.unanswered_count(calendar),
-        undelivered=undelivered_for_invitees([row.invitee.id for row in page.items]),
+        "scheduling/invitees.html", calendar=calendar, page=view.page, rows=view.page.items,
+        uninvited=view.uninvited, max_choices=pages.MAX_INVITE_CHOICES, slots=view.slots,
+        taken_by=view.taken_by, new_links=view.new_links, labels=PREFERENCE_LABELS,
+        waiting=view.waiting, undelivered=view.undelivered,
     )
 
 
@@ -118,18 +87,17 @@ def invitees(calendar_id: int):
 @login_required
 @limiter.limit("30 per hour", key_func=_owner_key)
 def invite(calendar_id: int):
-    calendar = _owned_calendar(calendar_id)
-    query = sa.select(Contact).where(Contact.owner_id == current_user.id)
+    calendar = get_calendar(current_user, calendar_id)
+    ids = None
     if request.form.get("all") != "1":
         ids = set(require_ids("contact_id", request.form.getlist("contact_id")))
         if not ids:
             flash("Choose at least one contact to invite.", "warning")
             return redirect(url_for(".invitees", calendar_id=calendar.id))
-        query = query.where(Contact.id.in_(ids))
-    contacts = db.session.scalars(query.order_by(Contact.id)).all()
+    contacts = invitations.contacts_to_invite(current_user, ids)
     started = utcnow()
     try:
-        results = services.invite_contacts(calendar, contacts)
+        results = invitations.invite_contacts(calendar, contacts)
     except DomainError as error:
         db.session.rollback()  # nothing of a refused action is kept
         flash(error.message, "danger")
@@ -137,8 +105,7 @@ def invite(calendar_id: int):
     created = sum(r.created for r in results)
     _show_new_links(calendar.id, started)
     if created:
-        flash(f"Invited {created} contact{'s' if created != 1 else ''}; the invitations are on their way.",
-              "success")
+        flash(f"Invited {plural(created, 'contact')}; the invitations are on their way.", "success")
     else:
         flash("Everyone you chose was already invited.", "info")
     return redirect(url_for(".invitees", calendar_id=calendar.id))
@@ -148,8 +115,8 @@ def invite(calendar_id: int):
 @login_required
 @limiter.limit("30 per hour", key_func=_owner_key)
 def resend(calendar_id: int, invitee_id: int):
-    invitee = _owned_invitee(calendar_id, invitee_id)
-    token = services.resend_invitation(invitee)
+    invitee = invitations.get_invitee(current_user, calendar_id, invitee_id)
+    token = invitations.resend_invitation(invitee)
     if token is None:
         flash(f"A new link was sent to {invitee.contact.email} less than a minute ago; "
               "no other was sent. Give it a moment to arrive.", "info")
@@ -164,16 +131,15 @@ def resend(calendar_id: int, invitee_id: int):
 @limiter.limit("30 per hour", key_func=_owner_key)
 def ask(calendar_id: int, invitee_id: int):
     """Ask a left-out invitee about the free times that would seat them (from the suggestions)."""
-    invitee = _owned_invitee(calendar_id, invitee_id)
+    invitee = invitations.get_invitee(current_user, calendar_id, invitee_id)
     ids = require_ids("timeslot_id", request.form.getlist("timeslot_id"))
     try:
-        services.ask_about_times(invitee.calendar, invitee.contact_id, ids)
+        invitations.ask_about_times(invitee.calendar, invitee.contact_id, ids)
     except DomainError as error:
         db.session.rollback()  # nothing of a refused action is kept
         flash(f"{invitee.contact.full_name} was not asked: {error.message}", "warning")
     else:
-        count = len(set(ids))
-        flash(f"{invitee.contact.full_name} was asked about {count} time{'' if count == 1 else 's'} "
+        flash(f"{invitee.contact.full_name} was asked about {plural(len(set(ids)), 'time')} "
               f"by email; their page marks them.", "success")
     return redirect(url_for(".suggestions", calendar_id=calendar_id))
 
@@ -181,9 +147,9 @@ def ask(calendar_id: int, invitee_id: int):
 @bp.route("/calendars/<id:calendar_id>/invitees/<id:invitee_id>/revoke", methods=["POST"])
 @login_required
 def revoke(calendar_id: int, invitee_id: int):
-    invitee = _owned_invitee(calendar_id, invitee_id)
+    invitee = invitations.get_invitee(current_user, calendar_id, invitee_id)
     name = invitee.contact.full_name
-    services.revoke_invitation(invitee)
+    invitations.revoke_invitation(invitee)
     flash(f"{name}'s invitation and answers were removed.", "info")
     return redirect(url_for(".invitees", calendar_id=calendar_id))
 
@@ -192,10 +158,10 @@ def revoke(calendar_id: int, invitee_id: int):
 @login_required
 @limiter.limit("10 per hour", key_func=_owner_key)
 def remind(calendar_id: int):
-    calendar = _owned_calendar(calendar_id)
-    count = services.remind_unanswered(calendar)
+    calendar = get_calendar(current_user, calendar_id)
+    count = invitations.remind_unanswered(calendar)
     if count:
-        flash(f"Reminded {count} invitee{'s' if count != 1 else ''} who had not answered.", "success")
+        flash(f"Reminded {plural(count, 'invitee')} who had not answered.", "success")
     else:
         flash("Everyone has answered; no reminders were sent.", "info")
     return redirect(url_for(".invitees", calendar_id=calendar.id))
@@ -204,9 +170,9 @@ def remind(calendar_id: int):
 @bp.route("/calendars/<id:calendar_id>/invitees/<id:invitee_id>/confirm", methods=["POST"])
 @login_required
 def confirm(calendar_id: int, invitee_id: int):
-    invitee = _owned_invitee(calendar_id, invitee_id)
+    invitee = invitations.get_invitee(current_user, calendar_id, invitee_id)
     try:
-        services.confirm_pick(invitee, request.form.get("timeslot_id"))
+        confirmations.confirm_pick(invitee, parse_id(request.form.get("timeslot_id")))
     except DomainError as error:
         db.session.rollback()  # nothing of a refused action is kept
         flash(error.message, "danger")
@@ -218,8 +184,8 @@ def confirm(calendar_id: int, invitee_id: int):
 @bp.route("/calendars/<id:calendar_id>/invitees/<id:invitee_id>/unconfirm", methods=["POST"])
 @login_required
 def unconfirm(calendar_id: int, invitee_id: int):
-    invitee = _owned_invitee(calendar_id, invitee_id)
-    if services.cancel_meeting(invitee):
+    invitee = invitations.get_invitee(current_user, calendar_id, invitee_id)
+    if confirmations.cancel_meeting(invitee):
         flash(f"{invitee.contact.full_name}'s meeting was cancelled and they were told by email.", "info")
     return redirect(url_for(".invitees", calendar_id=calendar_id))
 
@@ -229,34 +195,22 @@ def unconfirm(calendar_id: int, invitee_id: int):
 @bp.route("/calendars/<id:calendar_id>/suggestions")
 @login_required
 def suggestions(calendar_id: int):
-    calendar = _owned_calendar(calendar_id)
-    k = parse_int(request.args.get("k", 3), minimum=1, maximum=services.MAX_SUGGESTIONS, clamp=True) or 3
-    schedules = services.suggest_for_calendar(calendar, k)
-    slots = {s.id: s for s in db.session.scalars(sa.select(Timeslot).where(Timeslot.calendar_id == calendar.id))}
-    rows = db.session.execute(
-        sa.select(Contact, Invitee).join(Invitee, Invitee.contact_id == Contact.id)
-        .where(Invitee.calendar_id == calendar.id)).all()
-    contacts = {contact.id: contact for contact, _ in rows}
-    invitees = {contact.id: invitee for contact, invitee in rows}
-    answered = db.session.scalar(sa.select(sa.func.count()).select_from(Invitee).where(
-        Invitee.calendar_id == calendar.id, Invitee.responded_at.is_not(None)))
-    zone = ZoneInfo(calendar.timezone)
-    days = [
-        [(day, list(group)) for day, group in itertools.groupby(
-            schedule.assignments, key=lambda a: slots[a.timeslot_id].start_time.astimezone(zone).date())]
-        for schedule in schedules
-    ]
+    calendar = get_calendar(current_user, calendar_id)
+    k = parse_int(request.args.get("k", 3), minimum=1, maximum=MAX_SUGGESTIONS, clamp=True) or 3
+    view = pages.suggestions_page(calendar, k)
+    suggestions = view.suggestions
     return render_template(
-        "scheduling/suggestions.html", calendar=calendar, schedules=schedules, days=days, slots=slots,
-        contacts=contacts, invitees=invitees, k=k, answered=answered, invitee_count=len(contacts),
-        labels=PREFERENCE_LABELS,
+        "scheduling/suggestions.html", calendar=calendar, suggestions=suggestions,
+        schedules=suggestions.schedules, days=view.days, slots=suggestions.slots,
+        invitees=suggestions.invitees, k=k, answered=suggestions.answered,
+        invitee_count=len(suggestions.invitees), labels=PREFERENCE_LABELS,
     )
 
 
 @bp.route("/calendars/<id:calendar_id>/suggestions/finalize", methods=["POST"])
 @login_required
 def finalize(calendar_id: int):
-    calendar = _owned_calendar(calendar_id)
+    calendar = get_calendar(current_user, calendar_id)
     pairs = []
     for value in request.form.getlist("pair"):
         contact_id, _, slot_id = (parse_id(part) for part in value.partition(":"))
@@ -268,30 +222,30 @@ def finalize(calendar_id: int):
         flash("That schedule has no meetings to confirm.", "warning")
         return redirect(url_for(".suggestions", calendar_id=calendar.id))
     try:
-        services.finalize_schedule(calendar, pairs)
+        confirmations.finalize_schedule(calendar, pairs)
     except DomainError as error:
         db.session.rollback()  # nothing of a refused action is kept
         flash(error.message, "danger")
         return redirect(url_for(".suggestions", calendar_id=calendar.id))
-    flash(f"Schedule confirmed: {len(pairs)} meeting{'s' if len(pairs) != 1 else ''}; "
-          "each invitee was emailed their meeting.", "success")
+    flash(f"Schedule confirmed: {plural(len(pairs), 'meeting')}; each invitee was emailed their meeting.",
+          "success")
     return redirect(url_for(".invitees", calendar_id=calendar.id))
 
 
 @bp.route("/calendars/<id:calendar_id>/schedule.csv")
 @login_required
 def schedule_csv(calendar_id: int):
-    calendar = _owned_calendar(calendar_id)
+    calendar = get_calendar(current_user, calendar_id)
     buffer = io.StringIO()
     writer = csv_safe.writer(buffer)  # names like `=cmd|...` reach a spreadsheet as text
     writer.writerow(["date", "start", "end", "timezone", "first_name", "last_name", "email",
                      "high_priority", "preference", "start_utc", "end_utc"])
     zone = ZoneInfo(calendar.timezone)
-    for event, slot, contact in services.confirmed_meetings(calendar):
+    for meeting, slot, contact in pages.confirmed_meetings(calendar):
         start, end = slot.start_time.astimezone(zone), slot.end_time.astimezone(zone)
         writer.writerow([f"{start:%Y-%m-%d}", f"{start:%H:%M}", f"{end:%H:%M}", calendar.timezone,
                          contact.first_name, contact.last_name, contact.email,
-                         "yes" if slot.high_priority else "no", event.preference,
+                         "yes" if slot.high_priority else "no", meeting.preference,
                          slot.start_time.isoformat(), slot.end_time.isoformat()])
     filename = f"schedule-{calendar.id}.csv"
     return Response(buffer.getvalue(), mimetype="text/csv",
@@ -325,8 +279,8 @@ def feed_rotate():
 
 def _invitee_or_404(token: str) -> Invitee:
     try:
-        return services.invitee_for_token(token)
-    except services.LinkReplacedError:
+        return invitations.invitee_for_token(token)
+    except invitations.LinkReplacedError:
         abort(Response(render_template("scheduling/link_replaced.html"), status=404))
     except NotFoundError:
         abort(Response(render_template("scheduling/link_invalid.html"), status=404))
@@ -366,18 +320,18 @@ def pick(token: str):
             choices[slot_id] = None if value == "" else value
         if not errors:
             try:
-                picked = services.save_picks(invitee, choices, timezone=zone)
+                picked = answers.save_picks(invitee, choices, timezone=zone)
             except DomainError as error:
                 db.session.rollback()
                 errors = error.fields or {"form": [error.message]}
                 flash(error.message, "danger")
             else:
-                flash(f"Thank you! Your answer was saved ({picked} slot{'s' if picked != 1 else ''} picked). "
+                flash(f"Thank you! Your answer was saved ({plural(picked, 'slot')} picked). "
                       "You can change it here until the meeting is confirmed.", "success")
                 return redirect(url_for(".pick", token=token, tz=zone))
         else:
             flash("Some choices could not be saved.", "danger")
-    view = services.pick_page(invitee, zone)
+    view = pages.pick_page(invitee, zone)
     status = 400 if errors else 200
     return render_template(
         "scheduling/pick.html", invitee=invitee, calendar=calendar, owner=calendar.owner, view=view,
@@ -388,10 +342,10 @@ def pick(token: str):
 @bp.route("/pick/<token>/meeting.ics")
 def pick_ics(token: str):
     invitee = _invitee_or_404(token)
-    event = services.confirmed_event(invitee)
-    if event is None:
+    meeting = confirmations.meeting_of(invitee)
+    if meeting is None:
         abort(404)
-    data = meeting_ics(invitee, event.timeslot, sequence=max(0, invitee.ics_sequence - 1))
+    data = meeting_ics(invitee, meeting.timeslot, sequence=max(0, invitee.ics_sequence - 1))
     return Response(data, mimetype="text/calendar",
                     headers={"Content-Disposition": 'attachment; filename="meeting.ics"'})
 

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+from scenarios import ADA, BOB
 
 from .support import inbox, pick_link, sign_in, text_body
 
@@ -21,8 +22,7 @@ def panel(owner, make_calendar, make_contact, make_timeslot, make_invitee, make_
     calendar = make_calendar(owner=owner, name="Panel day", timezone="Europe/London",
                              start_date=dt.date(2030, 1, 7))
     nine, two = make_timeslot(calendar, "09:00"), make_timeslot(calendar, "14:00")
-    ada = make_contact(owner=owner, first_name="Ada", last_name="Lovelace", email="ada@example.org")
-    bob = make_contact(owner=owner, first_name="Bob", last_name="Babbage", email="bob@example.org")
+    ada, bob = make_contact(owner=owner, **ADA), make_contact(owner=owner, **BOB)
     ada_invitee, _ = make_invitee(calendar, ada)
     make_invitee(calendar, bob)
     make_event(nine, ada)

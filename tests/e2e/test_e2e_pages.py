@@ -8,8 +8,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
+from scenarios import ADA
 
-from oneonone.scheduling import services
+from oneonone.scheduling import answers, confirmations, invitations
 from oneonone.transaction import unit_of_work
 
 from .support import fits_the_phone, sign_in
@@ -25,14 +26,14 @@ def busy_owner(owner, make_calendar, make_contact, make_timeslot, make_invitee, 
                              response_deadline=dt.datetime(2030, 8, 30, 17, tzinfo=dt.UTC))
     slots = [make_timeslot(calendar, start, day=day, high_priority=start == "09:00")
              for day in range(3) for start in ("09:00", "10:00", "11:00")]
-    ada = make_contact(owner=owner, first_name="Ada", last_name="Lovelace", email="ada@example.org")
+    ada = make_contact(owner=owner, **ADA)
     bo = make_contact(owner=owner, first_name="Bo", last_name="Chen", email="bo@example.org")
     make_contact(owner=owner, first_name="Cy", last_name="Young", email="cy@example.org")
     (ada_invitee, _), (bo_invitee, _) = make_invitee(calendar, ada), make_invitee(calendar, bo)
     with unit_of_work():
-        services.save_picks(ada_invitee, {slots[0].id: "preferred", slots[1].id: "if_need_be"})
-        services.save_picks(bo_invitee, {slots[0].id: "preferred", slots[4].id: "preferred"})
-        services.finalize_schedule(calendar, [(ada.id, slots[0].id)])
+        answers.save_picks(ada_invitee, {slots[0].id: "preferred", slots[1].id: "if_need_be"})
+        answers.save_picks(bo_invitee, {slots[0].id: "preferred", slots[4].id: "preferred"})
+        confirmations.finalize_schedule(calendar, [(ada.id, slots[0].id)])
     values = {"email": owner.email, "calendar": calendar.id, "slot": slots[0].id, "contact": ada.id,
               "bo": bo.id, "bo_slot": slots[4].id}
     db.session.remove()
@@ -96,8 +97,8 @@ def test_the_emails_read_well(visit, busy_owner, mail_server, db):
     calendar = db.session.get(Calendar, busy_owner["calendar"])
     invitee = db.session.scalar(sa.select(Invitee).where(Invitee.contact_id == busy_owner["bo"]))
     with unit_of_work():
-        services.resend_invitation(invitee)
-        services.finalize_schedule(calendar, [(busy_owner["bo"], busy_owner["bo_slot"])])
+        invitations.resend_invitation(invitee)
+        confirmations.finalize_schedule(calendar, [(busy_owner["bo"], busy_owner["bo_slot"])])
     db.session.remove()
 
     reader = visit("reader", timezone_id="Asia/Shanghai", phone=True)

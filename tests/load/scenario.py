@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from oneonone.calendars.models import Calendar, Timeslot
 from oneonone.contacts.models import Contact
 from oneonone.db_types import utcnow
-from oneonone.email import PENDING, SENT, OutboxMessage
 from oneonone.extensions import db as _db
+from oneonone.outbox import PENDING, SENT, OutboxMessage
 from oneonone.scheduling.links import new_link_token
 from oneonone.scheduling.models import Event, Invitee
 

@@ -26,8 +26,8 @@ from oneonone.accounts.models import User
 from oneonone.accounts.services import issue_api_token
 from oneonone.calendars.models import Calendar, Timeslot
 from oneonone.contacts.models import Contact
-from oneonone.email import PENDING, SENT, OutboxMessage
 from oneonone.extensions import db as _db
+from oneonone.outbox import PENDING, SENT, OutboxMessage
 from oneonone.scheduling.links import new_link_token
 from oneonone.scheduling.models import IF_NEED_BE, PREFERRED, Event, Invitee
 from oneonone.transaction import unit_of_work

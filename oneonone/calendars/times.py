@@ -1,0 +1,80 @@
+"""When is a calendar's local time, in UTC, and how is it written?
+
+Times are entered in the calendar's zone and stored in UTC. A local time that does not exist (the
+spring-forward gap) is refused; an ambiguous one (fall-back) means its first occurrence. The
+calendar, timeslot and page modules all read and describe times through these helpers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from ..validation import Problems
+from .models import Calendar, Timeslot
+
+# Dates outside these years are typing mistakes, and keep date arithmetic far from its limits.
+YEAR_MIN, YEAR_MAX = 1970, 2999
+
+
+def in_year_range(problems: Problems, field_name: str, value: dt.date, label: str) -> bool:
+    """True when `value` falls in YEAR_MIN..YEAR_MAX; otherwise a problem is recorded."""
+    if YEAR_MIN <= value.year <= YEAR_MAX:
+        return True
+    problems.add(field_name, f"{label}: enter a year between {YEAR_MIN} and {YEAR_MAX}.")
+    return False
+
+
+def local_to_utc(naive: dt.datetime, zone: ZoneInfo) -> dt.datetime | None:
+    """The UTC instant of a wall-clock time in `zone`: the first when ambiguous, None in a gap."""
+    naive = naive.replace(tzinfo=None, fold=0)
+    moment = naive.replace(tzinfo=zone).astimezone(dt.UTC)
+    if moment.astimezone(zone).replace(tzinfo=None) != naive:
+        return None
+    return moment
+
+
+def gap_message(naive: dt.datetime, zone: ZoneInfo) -> str:
+    """Why a wall-clock time the clocks skip is refused."""
+    return (f"{naive:%a %d %b %Y, %H:%M} does not exist in {zone.key}: the clocks go forward then. "
+            "Choose a time before or after the change.")
+
+
+def to_utc(problems: Problems, field_name: str, value: dt.datetime, label: str,
+           zone: ZoneInfo) -> dt.datetime | None:
+    """`value` as an aware UTC instant (a naive one is wall-clock time in `zone`); None after a problem."""
+    if not in_year_range(problems, field_name, value, label):
+        return None
+    value = value.replace(microsecond=0)
+    if value.tzinfo is not None and value.utcoffset() is not None:
+        return value.astimezone(dt.UTC)
+    moment = local_to_utc(value, zone)
+    if moment is None:
+        problems.add(field_name, gap_message(value, zone))
+    return moment
+
+
+def window_bounds(start_date: dt.date, end_date: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """The UTC instants of start_date 00:00 and end_date 24:00, local time."""
+    begin = dt.datetime.combine(start_date, dt.time(0)).replace(tzinfo=zone)
+    end = dt.datetime.combine(end_date + dt.timedelta(days=1), dt.time(0)).replace(tzinfo=zone)
+    return begin.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def describe_window(calendar: Calendar) -> str:
+    """'Mon 02 Mar 2026 – Fri 13 Mar 2026'."""
+    return f"{calendar.start_date:%a %d %b %Y} – {calendar.end_date:%a %d %b %Y}"
+
+
+def describe_span(start: dt.datetime, end: dt.datetime, zone: ZoneInfo) -> str:
+    """A slot's local span, e.g. 'Tue 03 Mar 2026, 09:00–09:30' (end date shown if another day)."""
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    same_day = local_end.date() == local_start.date() or (
+        local_end.time() == dt.time(0) and local_end.date() == local_start.date() + dt.timedelta(days=1))
+    end_text = f"{local_end:%H:%M}" if same_day else f"{local_end:%a %d %b %Y, %H:%M}"
+    return f"{local_start:%a %d %b %Y, %H:%M}–{end_text}"
+
+
+def describe_timeslot(timeslot: Timeslot) -> str:
+    """A timeslot's local span in its calendar's zone."""
+    return describe_span(timeslot.start_time, timeslot.end_time, timeslot.calendar.zone)

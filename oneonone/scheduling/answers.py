@@ -1,0 +1,169 @@
+"""An invitee's answer: the one set of rules for recording picks, used by the pick page and the API.
+
+A pick is an invitee's answer for one slot (an `Event` row, the design document's name) with a
+preference; a confirmed pick is a meeting (confirmations.py). The pick page replaces the whole answer
+at once (`save_picks`); the API records one pick at a time (`add_pick`). Both go through
+`_check_answer`, which applies the rules in this order:
+
+1. answers are open: the response deadline has not passed (403), and the invitee has no meeting
+   yet (409);
+2. every slot is one of this calendar's and every preference one of PREFERENCES (400, naming each);
+3. nobody picks anew a slot that someone else's meeting holds (the API answers 409; the page shows
+   such slots disabled, so a choice for one is dropped). A pick made before that meeting stays.
+
+Answering takes the calendar's row lock, which confirming takes too, and decides on what it reads
+under it. No mail is sent here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ..accounts.models import User
+from ..calendars.models import Calendar, Timeslot
+from ..db_types import utcnow
+from ..exceptions import ConflictError, NotFoundError, PermissionDenied, ValidationError
+from ..extensions import db
+from ..timezones import is_valid_timezone
+from ..transaction import lock_row
+from .confirmations import meeting_of
+from .models import PREFERENCES, PREFERRED, Event, Invitee
+
+DEADLINE, CONFIRMED = "deadline", "confirmed"  # why answers are closed
+NOT_IN_CALENDAR = "That timeslot is not in this calendar."
+
+
+def answer_closed_reason(invitee: Invitee, now: dt.datetime | None = None) -> str | None:
+    """Why the invitee can no longer change their answer (DEADLINE / CONFIRMED), or None."""
+    if invitee.calendar.deadline_passed(now):
+        return DEADLINE
+    if meeting_of(invitee) is not None:
+        return CONFIRMED
+    return None
+
+
+@dataclass(frozen=True)
+class _CheckedAnswer:
+    invitee: Invitee  # re-read under the calendar's lock
+    slot_ids: set[int]  # every slot of the calendar
+    picks: dict[int, Event]  # the invitee's picks so far, by slot id
+    refused: set[int]  # slots chosen anew that someone else's meeting holds (rule 3)
+
+
+def _lock_answers(invitee: Invitee) -> Invitee:
+    """Take the calendar's lock, which confirming takes too, and re-read the invitee under it."""
+    lock_row(Calendar, invitee.calendar_id)
+    fresh = db.session.scalar(sa.select(Invitee).where(Invitee.id == invitee.id)
+                              .execution_options(populate_existing=True))
+    if fresh is None:
+        raise NotFoundError("This invitation was withdrawn.")
+    return fresh
+
+
+def _check_answer(invitee: Invitee, choices: Mapping[int, str | None],
+                  problems: dict[str, list[str]]) -> _CheckedAnswer:
+    """Apply the answer rules (see the module docstring) to `choices` (slot id -> preference, None
+    for can't). Rule 1 raises; rule 2 adds to `problems`, which the caller raises with its wording."""
+    invitee = _lock_answers(invitee)
+    reason = answer_closed_reason(invitee)
+    if reason == DEADLINE:
+        raise PermissionDenied("The response deadline has passed; answers can no longer be changed.")
+    if reason == CONFIRMED:
+        raise ConflictError("Your meeting is already confirmed; answers can no longer be changed.")
+    slot_ids = set(db.session.scalars(
+        sa.select(Timeslot.id).where(Timeslot.calendar_id == invitee.calendar_id)))
+    for slot_id, preference in choices.items():
+        if slot_id not in slot_ids:
+            if NOT_IN_CALENDAR not in problems.get("timeslot", ()):
+                problems.setdefault("timeslot", []).append(NOT_IN_CALENDAR)
+        elif preference is not None and preference not in PREFERENCES:
+            problems.setdefault(f"slot-{slot_id}", []).append("Choose can't, if need be or preferred.")
+    if problems:
+        return _CheckedAnswer(invitee, slot_ids, {}, set())
+    picks = {p.timeslot_id: p for p in db.session.scalars(
+        sa.select(Event).where(Event.calendar_id == invitee.calendar_id,
+                               Event.contact_id == invitee.contact_id)
+        .execution_options(populate_existing=True))}
+    chosen_anew = {slot_id for slot_id, preference in choices.items()
+                   if preference is not None and slot_id not in picks}
+    taken = set(db.session.scalars(
+        sa.select(Event.timeslot_id).where(Event.calendar_id == invitee.calendar_id, Event.confirmed,
+                                           Event.contact_id != invitee.contact_id)
+    )) if chosen_anew else set()
+    return _CheckedAnswer(invitee, slot_ids, picks, chosen_anew & taken)
+
+
+def save_picks(invitee: Invitee, choices: dict[int, str | None], *, timezone: str | None = None) -> int:
+    """Replace the invitee's whole answer at once (slot id -> preference, None for can't); returns
+    how many slots are picked."""
+    problems: dict[str, list[str]] = {}
+    if timezone is not None and not is_valid_timezone(timezone):
+        problems["timezone"] = ["Unknown time zone."]
+    checked = _check_answer(invitee, choices, problems)
+    if problems:
+        raise ValidationError("Some choices could not be saved.", problems)
+    invitee = checked.invitee
+    picked = 0
+    for slot_id in checked.slot_ids:
+        preference = choices.get(slot_id)
+        pick = checked.picks.get(slot_id)
+        if preference is None or slot_id in checked.refused:
+            if pick is not None:
+                db.session.delete(pick)
+            continue
+        picked += 1
+        if pick is None:
+            db.session.add(Event(calendar_id=invitee.calendar_id, timeslot_id=slot_id,
+                                 contact_id=invitee.contact_id, preference=preference))
+        else:
+            pick.preference = preference
+    invitee.responded_at = utcnow()
+    if timezone:
+        invitee.timezone = timezone
+    db.session.flush()
+    return picked
+
+
+def add_pick(invitee: Invitee, timeslot_id: int, preference: str = PREFERRED) -> tuple[Event, bool]:
+    """Record one pick; picking the same slot again returns the existing pick (created=False)."""
+    problems: dict[str, list[str]] = {}
+    checked = _check_answer(invitee, {timeslot_id: preference}, problems)
+    if problems:
+        raise ValidationError(next(iter(problems.values()))[0], problems)
+    existing = checked.picks.get(timeslot_id)
+    if existing is not None:
+        return existing, False
+    if timeslot_id in checked.refused:
+        raise ConflictError("That slot is already taken by a confirmed meeting.",
+                            {"timeslot": ["That slot is already taken."]})
+    invitee = checked.invitee
+    pick = Event(calendar_id=invitee.calendar_id, timeslot_id=timeslot_id,
+                 contact_id=invitee.contact_id, preference=preference)
+    db.session.add(pick)
+    invitee.responded_at = utcnow()
+    db.session.flush()
+    return pick, True
+
+
+# ---- looking picks up ---------------------------------------------------------------------------
+
+def get_pick(owner: User, pick_id: int) -> Event:
+    """One pick in the owner's calendars, or NotFoundError."""
+    pick = db.session.scalar(
+        sa.select(Event).join(Calendar, Calendar.id == Event.calendar_id)
+        .where(Event.id == pick_id, Calendar.owner_id == owner.id)
+    )
+    if pick is None:
+        raise NotFoundError("No such event.")
+    return pick
+
+
+def picks_for_timeslot(timeslot: Timeslot) -> list[Event]:
+    """The picks on a slot, its meeting first."""
+    return list(db.session.scalars(
+        sa.select(Event).where(Event.timeslot_id == timeslot.id)
+        .order_by(Event.confirmed.desc(), Event.id)))

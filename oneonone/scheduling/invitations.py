@@ -1,0 +1,320 @@
+"""Who is invited, with which link: inviting, resending, revoking, reminding and asking about times.
+
+Mail, each queued in the request's transaction and sent by the outbox after it commits (nothing is
+sent if it rolls back):
+- the invitation with the invitee's personal link (`queue_invitation`), on invite and resend;
+- the reminder with their usual link (`queue_reminders`), from the Remind button and the cron job;
+- "could you make one of these times?" (`queue_ask_email`) to an invitee the suggestions leave out;
+- "Cancelled" (`notify.queue_meeting_email`) when a revoked invitee had a meeting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from ..accounts.models import User, hash_token
+from ..accounts.recovery import require_verified
+from ..calendars.models import Calendar, Timeslot
+from ..contacts.models import Contact
+from ..db_types import utcnow
+from ..email import header_text, queue_email, quoted
+from ..exceptions import ConflictError, NotFoundError, ValidationError
+from ..extensions import db
+from ..transaction import lock_row
+from . import notify
+from .confirmations import meeting_of
+from .links import new_link, pick_url, rebuild_token
+from .models import Invitee, RetiredLink
+from .suggestions import suggest_for_calendar
+
+REMINDER_WINDOW = dt.timedelta(hours=48)
+REMINDER_INTERVAL = dt.timedelta(hours=24)
+# A second resend (or a reminder) this soon after a new link is a double submission: no third link.
+RESEND_GRACE = dt.timedelta(seconds=60)
+ASK_AGAIN_AFTER = dt.timedelta(seconds=60)
+
+
+class LinkReplacedError(NotFoundError):
+    """The link was replaced by a newer one (resend or reminder)."""
+
+
+@dataclass(frozen=True)
+class InviteResult:
+    invitee: Invitee
+    token: str | None  # the new link's token; None when the contact was already invited
+    created: bool
+
+
+# ---- finding invitees -----------------------------------------------------------------------------
+
+def get_invitee(owner: User, calendar_id: int, invitee_id: int) -> Invitee:
+    """One of the owner's invitees, or NotFoundError."""
+    invitee = db.session.scalar(
+        sa.select(Invitee).join(Calendar)
+        .where(Invitee.id == invitee_id, Invitee.calendar_id == calendar_id,
+               Calendar.owner_id == owner.id)
+    )
+    if invitee is None:
+        raise NotFoundError("No such invitee.")
+    return invitee
+
+
+def invitee_of_contact(calendar: Calendar, contact_id: int, *, fresh: bool = False) -> Invitee:
+    """The calendar's invitee for this contact (re-read from the database when `fresh`), or NotFoundError."""
+    query = sa.select(Invitee).where(Invitee.calendar_id == calendar.id, Invitee.contact_id == contact_id)
+    invitee = db.session.scalar(query.execution_options(populate_existing=True) if fresh else query)
+    if invitee is None:
+        raise NotFoundError("That contact is not invited to this calendar.",
+                            {"contact": ["Not invited to this calendar."]})
+    return invitee
+
+
+def invitee_for_token(token: str | None) -> Invitee:
+    """The invitee a link token belongs to; NotFoundError (or LinkReplacedError) otherwise."""
+    if not token or len(token) > 200:
+        raise NotFoundError("This link is not valid.")
+    token_hash = hash_token(token)
+    invitee = db.session.scalar(
+        sa.select(Invitee).options(joinedload(Invitee.calendar).joinedload(Calendar.owner),
+                                   joinedload(Invitee.contact))
+        .where(Invitee.token_hash == token_hash)
+    )
+    if invitee is not None:
+        return invitee
+    if db.session.get(RetiredLink, token_hash) is not None:
+        raise LinkReplacedError("This link was replaced by a newer one.")
+    raise NotFoundError("This link is not valid.")
+
+
+# ---- links ----------------------------------------------------------------------------------------
+
+def invitee_link(token: str) -> str:
+    """The full pick-page address for a link token."""
+    return pick_url(token)
+
+
+def _link_is_new(invitee: Invitee, now: dt.datetime) -> bool:
+    """Whether the invitee's current link replaced another less than RESEND_GRACE ago."""
+    last = db.session.scalar(sa.select(sa.func.max(RetiredLink.retired_at))
+                             .where(RetiredLink.invitee_id == invitee.id))
+    return last is not None and last > now - RESEND_GRACE
+
+
+def _rotate(invitee: Invitee) -> str:
+    """Retire the invitee's link for a new one (the caller holds the invitee's row lock)."""
+    db.session.add(RetiredLink(token_hash=invitee.token_hash, invitee_id=invitee.id))
+    invitee.link_nonce, token, invitee.token_hash = new_link()
+    invitee.link_issued_at = utcnow()
+    return token
+
+
+def current_link_token(invitee: Invitee) -> str:
+    """The invitee's link as it stands (rebuilt, not stored). An invitation from before links were
+    derived, or from before SECRET_KEY changed, gets a new one (the caller holds the row lock)."""
+    return rebuild_token(invitee.link_nonce, invitee.token_hash) or _rotate(invitee)
+
+
+def visible_link(invitee: Invitee) -> str | None:
+    """The invitee's pick-page address for the owner's "Copy", when it can be rebuilt."""
+    token = rebuild_token(invitee.link_nonce, invitee.token_hash)
+    return pick_url(token) if token else None
+
+
+# ---- inviting -------------------------------------------------------------------------------------
+
+def queue_invitation(invitee: Invitee, token: str, *, reminder: bool = False) -> None:
+    """Queue the invitation (or the reminder) email carrying the link `token`."""
+    calendar = invitee.calendar
+    owner = calendar.owner
+    subject = (f"Reminder: pick your times for {quoted(calendar.name)}" if reminder
+               else f"{header_text(owner.full_name)[:60]} invites you to pick a time: {quoted(calendar.name)}")
+    queue_email(
+        invitee.contact.email, subject, "invitation",
+        invitee=invitee, contact=invitee.contact, calendar=calendar, owner=owner,
+        link=pick_url(token), reminder=reminder, slot_count=len(calendar.timeslots),
+    )
+
+
+def contacts_to_invite(owner: User, contact_ids: Iterable[int] | None) -> list[Contact]:
+    """The owner's contacts with these ids (None: every one of them), in id order."""
+    query = sa.select(Contact).where(Contact.owner_id == owner.id)
+    if contact_ids is not None:
+        query = query.where(Contact.id.in_(contact_ids))
+    return list(db.session.scalars(query.order_by(Contact.id)))
+
+
+def invite_contacts(calendar: Calendar, contacts: Iterable[Contact]) -> list[InviteResult]:
+    """Invite contacts (the calendar owner's own) in one transaction, queueing each new invitee's
+    invitation; existing invitees are kept and sent nothing."""
+    require_verified(calendar.owner)
+    contacts = list(contacts)
+    if any(c.owner_id != calendar.owner_id for c in contacts):
+        raise NotFoundError("No such contact.")
+    existing = {
+        i.contact_id: i
+        for i in db.session.scalars(
+            sa.select(Invitee).where(Invitee.calendar_id == calendar.id,
+                                     Invitee.contact_id.in_([c.id for c in contacts]))
+        )
+    }
+    results = []
+    for contact in contacts:
+        if contact.id in existing:
+            results.append(InviteResult(existing[contact.id], None, False))
+            continue
+        nonce, token, token_hash = new_link()
+        invitee = Invitee(calendar=calendar, contact=contact, token_hash=token_hash, link_nonce=nonce,
+                          link_issued_at=utcnow())
+        db.session.add(invitee)
+        existing[contact.id] = invitee
+        results.append(InviteResult(invitee, token, True))
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        # Another request invited one of them at the same moment: report, change nothing.
+        db.session.rollback()
+        raise ConflictError("Someone invited these contacts at the same time; reload and try again.") from error
+    for result in results:
+        if result.created:
+            queue_invitation(result.invitee, result.token)
+    return results
+
+
+def invite_contact(calendar: Calendar, contact: Contact) -> InviteResult:
+    """Invite one contact; inviting again returns the existing invitee (not a duplicate)."""
+    return invite_contacts(calendar, [contact])[0]
+
+
+def resend_invitation(invitee: Invitee) -> str | None:
+    """Queue the invitation with a fresh link; the old one then says it was replaced. Returns the new
+    token, or None when a new link went out less than a minute ago (a double click): nothing more is sent."""
+    require_verified(invitee.calendar.owner)
+    invitee = lock_row(Invitee, invitee.id)
+    if invitee is None:
+        raise NotFoundError("No such invitee.")
+    if _link_is_new(invitee, utcnow()):
+        return None
+    token = _rotate(invitee)
+    queue_invitation(invitee, token)
+    db.session.flush()
+    return token
+
+
+def revoke_invitation(invitee: Invitee) -> None:
+    """Remove the invitation and its picks; a meeting is cancelled by email."""
+    lock_row(Calendar, invitee.calendar_id)
+    invitee = db.session.scalar(sa.select(Invitee).where(Invitee.id == invitee.id)
+                                .execution_options(populate_existing=True))
+    if invitee is None:
+        return  # revoked by a request a moment ago
+    meeting = meeting_of(invitee)
+    if meeting is not None:
+        notify.queue_meeting_email(invitee, meeting.timeslot, notify.CANCELLED)
+    db.session.delete(invitee)
+    db.session.flush()
+
+
+# ---- reminders ------------------------------------------------------------------------------------
+
+def queue_reminders(invitees: Iterable[Invitee], now: dt.datetime) -> int:
+    """Queue each a reminder with their usual link, except those reminded or sent a new link in the
+    last minute (a double click); returns how many."""
+    count = 0
+    for invitee in invitees:
+        if _link_is_new(invitee, now) or (invitee.reminded_at and invitee.reminded_at > now - RESEND_GRACE):
+            continue
+        queue_invitation(invitee, current_link_token(invitee), reminder=True)
+        invitee.reminded_at = now
+        count += 1
+    db.session.flush()
+    return count
+
+
+def _lock_invitees(calendar_id: int) -> None:
+    """Lock the calendar's invitees in id order (a resend of one of them waits, and vice versa)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        lock_row(Calendar, calendar_id)  # the database's write lock
+    else:
+        db.session.execute(sa.select(Invitee.id).where(Invitee.calendar_id == calendar_id)
+                           .order_by(Invitee.id).with_for_update(key_share=True))
+
+
+def remind_unanswered(calendar: Calendar) -> int:
+    """Queue a reminder for every invitee who has not answered; returns how many."""
+    require_verified(calendar.owner)
+    _lock_invitees(calendar.id)
+    invitees = db.session.scalars(
+        sa.select(Invitee).where(Invitee.calendar_id == calendar.id, Invitee.responded_at.is_(None))
+        .order_by(Invitee.id).execution_options(populate_existing=True)).all()
+    return queue_reminders(invitees, utcnow())
+
+
+def queue_due_reminders(now: dt.datetime | None = None) -> int:
+    """Queue reminders for non-responders whose deadline is within 48 h and who were not reminded in 24 h."""
+    now = now or utcnow()
+    invitees = db.session.scalars(
+        sa.select(Invitee).join(Calendar)
+        .where(Invitee.responded_at.is_(None),
+               Calendar.response_deadline.is_not(None),
+               Calendar.response_deadline > now,
+               Calendar.response_deadline <= now + REMINDER_WINDOW,
+               Calendar.owner_id.in_(sa.select(User.id).where(User.email_verified_at.is_not(None))),
+               sa.or_(Invitee.reminded_at.is_(None), Invitee.reminded_at <= now - REMINDER_INTERVAL))
+        .order_by(Invitee.id).with_for_update(key_share=True, of=Invitee)
+        .execution_options(populate_existing=True)
+    ).all()
+    return queue_reminders(invitees, now)
+
+
+# ---- asking a left-out invitee about free times ------------------------------------------------------
+
+def queue_ask_email(invitee: Invitee, times: list[Timeslot], token: str) -> None:
+    """Queue "could you make one of these times?" listing `times`, with the link `token`."""
+    calendar = invitee.calendar
+    owner = calendar.owner
+    queue_email(
+        invitee.contact.email,
+        f"{header_text(owner.full_name)[:60]} asks: could you make one of these times? {quoted(calendar.name)}",
+        "ask", invitee=invitee, contact=invitee.contact, calendar=calendar, owner=owner,
+        link=pick_url(token), times=times,
+    )
+
+
+def ask_about_times(calendar: Calendar, contact_id: int, timeslot_ids: Iterable[int]) -> Invitee:
+    """Queue an email asking a left-out invitee about the free times that would seat them, marked on
+    their page.
+
+    The times must be among the best schedule's `would_fit` for them. Asking again for the same
+    times within a minute (a double click) sends nothing more. Like a reminder, the email carries
+    a fresh link.
+    """
+    require_verified(calendar.owner)
+    lock_row(Calendar, calendar.id)
+    invitee = invitee_of_contact(calendar, contact_id, fresh=True)
+    wanted = list(dict.fromkeys(timeslot_ids))
+    suggestions = suggest_for_calendar(calendar, 1)
+    left_out = {u.invitee for u in suggestions.best.unscheduled} if suggestions.best else set()
+    fit = suggestions.would_fit.get(contact_id, ()) if contact_id in left_out else ()
+    if not wanted or not set(wanted) <= set(fit):
+        problem = ("Choose times among those that would seat them." if fit
+                   else "No free time would seat them now; the suggestions have changed.")
+        raise ValidationError.for_field("timeslots", problem)
+    order = {slot_id: n for n, slot_id in enumerate(fit)}
+    wanted.sort(key=order.__getitem__)
+    now = utcnow()
+    if (invitee.asked_timeslot_ids == wanted and invitee.asked_at is not None
+            and invitee.asked_at > now - ASK_AGAIN_AFTER):
+        return invitee
+    times = list(db.session.scalars(
+        sa.select(Timeslot).where(Timeslot.id.in_(wanted)).order_by(Timeslot.start_time, Timeslot.id)))
+    token = current_link_token(invitee)
+    invitee.asked_at, invitee.asked_timeslot_ids = now, wanted
+    queue_ask_email(invitee, times, token)
+    db.session.flush()
+    return invitee
