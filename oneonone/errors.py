@@ -6,9 +6,11 @@ Registered on the app after the API, so these handlers, not flask-smorest's, ans
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Flask, flash, g, jsonify, redirect, render_template, request
+from flask import Flask, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, default_exceptions
@@ -157,18 +159,47 @@ def _same_site_referrer() -> str | None:
     return urlunsplit(("", "", referrer.path, referrer.query, ""))
 
 
+View = TypeVar("View", bound=Callable)
+
+
+def refusals_go_to(endpoint: str, *, category: str = "danger") -> Callable[[View], View]:
+    """Mark a view whose action a service may refuse (a full calendar, a withdrawn pick, the mail
+    quota): `handle_domain_error` flashes the refusal and sends the browser to `endpoint`, built with
+    the request's URL arguments, so the view itself holds no try/except. A missing object stays a 404."""
+    def mark(view: View) -> View:
+        view.refusals_go_to = (endpoint, category)  # type: ignore[attr-defined]
+        return view
+    return mark
+
+
+def word_refusal(prefix: str) -> None:
+    """Put `prefix` before the message of a refusal this request may meet ("Ada was not asked: ")."""
+    g.refusal_prefix = prefix
+
+
+def _refusal_target() -> tuple[str, str] | None:
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, "refusals_go_to", None)
+
+
 def handle_domain_error(error: DomainError):
     """A refusal no view turned into a form error, typically a lost race found at commit.
 
-    The API answers with the uniform JSON body; a page that posted a form is shown again in its
-    current state with the message on top ("someone else just changed this"), anything else gets
-    an error page saying what happened.
+    The API answers with the uniform JSON body. A form posted to a view marked `refusals_go_to`
+    flashes the message and goes where the view said; any other page that posted a form is shown
+    again in its current state with the message on top ("someone else just changed this"); anything
+    else gets an error page saying what happened.
     """
     db.session.rollback()
     if wants_json():
         response, status = json_error(error.status, error.message, error.fields, code=error.code)
         response.headers.extend(error.headers)
         return response, status
+    target = _refusal_target() if request.method != "GET" and error.status != 404 else None
+    if target is not None:
+        endpoint, category = target
+        flash(g.pop("refusal_prefix", "") + error.message, category)
+        return redirect(url_for(endpoint, **(request.view_args or {})))
     back = _same_site_referrer() if request.method != "GET" else None
     if back is not None and back != request.path:
         flash(error.message, "warning")

@@ -19,9 +19,8 @@ from test_contacts import image_bytes
 from config import TestConfig
 from oneonone import create_app
 from oneonone.accounts.models import ApiToken, User, UserSession
-from oneonone.accounts.services import issue_api_token
+from oneonone.accounts.services import issue_api_token, rotate_feed_token
 from oneonone.outbox import OutboxMessage, deliver_due
-from oneonone.scheduling import feeds
 from oneonone.transaction import unit_of_work
 
 PASSWORD = "correct-horse-battery"
@@ -177,7 +176,7 @@ def test_a_reset_link_survives_prefetching_works_once_and_signs_everyone_else_ou
     elsewhere = _sign_in(app, owner, remember=True)
     with unit_of_work():
         token = issue_api_token(owner)
-        feeds.rotate_feed(db.session.get(User, owner.id))
+        rotate_feed_token(db.session.get(User, owner.id))
     _ask_reset(client, owner.email)
     [mail] = mailbox.to(owner.email)
     assert mail["Subject"] == "Reset your OneOnOne password" and "works once, for 60 minutes" in text_of(mail)

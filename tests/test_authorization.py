@@ -27,7 +27,7 @@ PUBLIC = {
 # Owner pages that name no object: a second owner simply sees their own.
 OWN = {
     "calendars.index", "calendars.create", "contacts.index", "contacts.create", "contacts.import_csv",
-    "contacts.import_sample", "accounts.profile", "accounts.delete", "scheduling.feed_rotate",
+    "contacts.import_sample", "accounts.profile", "accounts.delete", "accounts.feed_rotate",
     "accounts.end_other_sessions", "accounts.resend_verification",
 }
 # API endpoints open without a token.

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oneonone.accounts.services import issue_api_token
-from oneonone.scheduling import feeds
+from oneonone.accounts.services import issue_api_token, rotate_feed_token
 from oneonone.transaction import unit_of_work
 
 DEFAULT_PASSWORD = "correct-horse-battery"  # what the make_user factory sets (conftest)
@@ -16,7 +15,7 @@ def links(owner, one_of_each):
     """An invitee with a confirmed meeting (pick page and its .ics) and the owner's feed token."""
     objects = one_of_each(confirmed=True)
     with unit_of_work():
-        feed_token = feeds.rotate_feed(owner)
+        feed_token = rotate_feed_token(owner)
         api_token = issue_api_token(owner)
     return {"calendar": objects.calendar, "pick": objects.token, "feed": feed_token, "api": api_token}
 

@@ -19,9 +19,8 @@ from seeding import Seeded, empty_tables, seed_owner_calendar
 
 from config import TestConfig
 from oneonone import create_app
-from oneonone.accounts.services import issue_api_token
+from oneonone.accounts.services import issue_api_token, rotate_feed_token
 from oneonone.extensions import db
-from oneonone.scheduling import feeds
 from oneonone.transaction import unit_of_work
 
 # Eight, plus the lock a serialized write takes first (oneonone/transaction.py lock_row: one
@@ -143,7 +142,7 @@ def _owner(app: Flask, data: Seeded) -> Owner:
         user = db.session.get(User, data.owner_id)
         with unit_of_work():
             api_token = issue_api_token(user)
-            feed_token = feeds.rotate_feed(user)
+            feed_token = rotate_feed_token(user)
         db.session.remove()
     # Signed in outside any pushed app context: Flask-Login caches the user in `g`, which a shared
     # app context would carry from one request to the next.

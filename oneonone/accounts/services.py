@@ -274,3 +274,24 @@ def revoke_api_token(token: str) -> bool:
     result = db.session.execute(sa.delete(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     db.session.flush()
     return result.rowcount == 1
+
+
+def rotate_feed_token(user: User) -> str:
+    """A new token for the owner's calendar feed (the old address stops working); only its hash is kept."""
+    token = secrets.token_urlsafe(32)
+    user.feed_token_hash = hash_token(token)
+    db.session.flush()
+    return token
+
+
+def revoke_feed_token(user: User) -> None:
+    """Turn the owner's calendar feed off."""
+    user.feed_token_hash = None
+    db.session.flush()
+
+
+def user_for_feed_token(token: str) -> User | None:
+    """The owner whose calendar-feed token this is, or None."""
+    if not token or len(token) > 200:
+        return None
+    return db.session.scalar(sa.select(User).where(User.feed_token_hash == hash_token(token)))

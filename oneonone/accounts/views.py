@@ -11,6 +11,7 @@ from flask_login import current_user, login_required, logout_user
 from ..exceptions import ValidationError
 from ..extensions import db, limiter, login_manager
 from ..forms import apply_errors
+from ..wording import plural
 from . import recovery, services, sessions
 from .forms import (
     DeleteAccountForm,
@@ -173,7 +174,7 @@ def end_session(session_id: int):
 @login_required
 def end_other_sessions():
     count = sessions.end_other_sessions(current_user, current_user.session_id)
-    flash(f"Signed out everywhere else ({count} session{'' if count == 1 else 's'}).", "success")
+    flash(f"Signed out everywhere else ({plural(count, 'session')}).", "success")
     return redirect(url_for("accounts.profile"))
 
 
@@ -183,6 +184,20 @@ def revoke_token(token_id: int):
     if not services.revoke_api_token_by_id(current_user, token_id):
         abort(404)
     flash("That API token was revoked.", "success")
+    return redirect(url_for("accounts.profile"))
+
+
+@bp.route("/feed", methods=["POST"])
+@login_required
+def feed_rotate():
+    """Create, replace or turn off the owner's calendar-feed address (the feed is scheduling's)."""
+    if request.form.get("action") == "revoke":
+        services.revoke_feed_token(current_user)
+        flash("Your calendar feed address was turned off.", "info")
+    else:
+        token = services.rotate_feed_token(current_user)
+        session["feed_url"] = url_for("scheduling.feed", token=token, _external=False)
+        flash("A new calendar feed address was created; any old address stopped working.", "success")
     return redirect(url_for("accounts.profile"))
 
 

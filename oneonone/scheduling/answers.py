@@ -5,8 +5,8 @@ preference; a confirmed pick is a meeting (confirmations.py). The pick page repl
 at once (`save_picks`); the API records one pick at a time (`add_pick`). Both go through
 `_check_answer`, which applies the rules in this order:
 
-1. answers are open: the response deadline has not passed (403), and the invitee has no meeting
-   yet (409);
+1. answers are open (`closed_reason`, which the pick page shows too): the invitee has no meeting
+   yet (409), and the response deadline has not passed (403);
 2. every slot is one of this calendar's and every preference one of PREFERENCES (400, naming each);
 3. nobody picks anew a slot that someone else's meeting holds (the API answers 409; the page shows
    such slots disabled, so a choice for one is dropped). A pick made before that meeting stays.
@@ -37,12 +37,14 @@ DEADLINE, CONFIRMED = "deadline", "confirmed"  # why answers are closed
 NOT_IN_CALENDAR = "That timeslot is not in this calendar."
 
 
-def answer_closed_reason(invitee: Invitee, now: dt.datetime | None = None) -> str | None:
-    """Why the invitee can no longer change their answer (DEADLINE / CONFIRMED), or None."""
-    if invitee.calendar.deadline_passed(now):
-        return DEADLINE
-    if meeting_of(invitee) is not None:
+def closed_reason(calendar: Calendar, *, has_meeting: bool, now: dt.datetime | None = None) -> str | None:
+    """Why an invitee can no longer change their answer, or None: their meeting is confirmed
+    (CONFIRMED, said first because it is what they need to know), or the deadline passed (DEADLINE).
+    The pick page shows it; `_check_answer` refuses with it."""
+    if has_meeting:
         return CONFIRMED
+    if calendar.deadline_passed(now):
+        return DEADLINE
     return None
 
 
@@ -69,7 +71,7 @@ def _check_answer(invitee: Invitee, choices: Mapping[int, str | None],
     """Apply the answer rules (see the module docstring) to `choices` (slot id -> preference, None
     for can't). Rule 1 raises; rule 2 adds to `problems`, which the caller raises with its wording."""
     invitee = _lock_answers(invitee)
-    reason = answer_closed_reason(invitee)
+    reason = closed_reason(invitee.calendar, has_meeting=meeting_of(invitee) is not None)
     if reason == DEADLINE:
         raise PermissionDenied("The response deadline has passed; answers can no longer be changed.")
     if reason == CONFIRMED:

@@ -1,38 +1,15 @@
-"""The owner's private .ics feed of confirmed meetings (token in the URL, revocable)."""
+"""The owner's private .ics feed of confirmed meetings (its token is the account's: accounts.services)."""
 
 from __future__ import annotations
 
-import secrets
-
 import sqlalchemy as sa
 
-from ..accounts.models import User, hash_token
+from ..accounts.models import User
 from ..calendars.models import Calendar, Timeslot
 from ..contacts.models import Contact
 from ..extensions import db
 from . import ics
 from .models import Event, Invitee
-
-
-def rotate_feed(user: User) -> str:
-    """A new feed token (the old address stops working); only its hash is kept."""
-    token = secrets.token_urlsafe(32)
-    user.feed_token_hash = hash_token(token)
-    db.session.flush()
-    return token
-
-
-def revoke_feed(user: User) -> None:
-    """Turn the feed off."""
-    user.feed_token_hash = None
-    db.session.flush()
-
-
-def owner_for_feed_token(token: str) -> User | None:
-    """The owner whose feed token this is."""
-    if not token or len(token) > 200:
-        return None
-    return db.session.scalar(sa.select(User).where(User.feed_token_hash == hash_token(token)))
 
 
 def owner_feed(owner: User) -> str:

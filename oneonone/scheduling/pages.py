@@ -22,6 +22,7 @@ from ..email import undelivered_for_invitees
 from ..extensions import db
 from ..pagination import Page, paginate
 from . import suggest
+from .answers import closed_reason
 from .invitations import visible_link
 from .models import Event, Invitee
 from .suggestions import Suggestions, suggest_for_calendar
@@ -206,7 +207,6 @@ def pick_page(invitee: Invitee, zone_name: str) -> PickPage:
         if not days or days[-1][0] != choice.start.date():
             days.append((choice.start.date(), []))
         days[-1][1].append(choice)
-    closed = "confirmed" if my_meeting is not None else (
-        "deadline" if invitee.calendar.deadline_passed() else None)
+    closed = closed_reason(invitee.calendar, has_meeting=my_meeting is not None)
     confirmed = next((c for c in choices if c.mine), None)
     return PickPage(days=days, closed=closed, confirmed=confirmed, picked=len(mine))

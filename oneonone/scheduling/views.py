@@ -26,8 +26,10 @@ from flask import (
 from flask_login import current_user, login_required
 
 from .. import csv_safe
+from ..accounts.services import user_for_feed_token
 from ..calendars.services import get_calendar
 from ..db_types import utcnow
+from ..errors import refusals_go_to, word_refusal
 from ..exceptions import DomainError, NotFoundError
 from ..extensions import db, limiter
 from ..pagination import clamp_page_args
@@ -84,6 +86,7 @@ def invitees(calendar_id: int):
 
 
 @bp.route("/calendars/<id:calendar_id>/invitees", methods=["POST"])
+@refusals_go_to(".invitees")
 @login_required
 @limiter.limit("30 per hour", key_func=_owner_key)
 def invite(calendar_id: int):
@@ -96,12 +99,7 @@ def invite(calendar_id: int):
             return redirect(url_for(".invitees", calendar_id=calendar.id))
     contacts = invitations.contacts_to_invite(current_user, ids)
     started = utcnow()
-    try:
-        results = invitations.invite_contacts(calendar, contacts)
-    except DomainError as error:
-        db.session.rollback()  # nothing of a refused action is kept
-        flash(error.message, "danger")
-        return redirect(url_for(".invitees", calendar_id=calendar.id))
+    results = invitations.invite_contacts(calendar, contacts)
     created = sum(r.created for r in results)
     _show_new_links(calendar.id, started)
     if created:
@@ -127,20 +125,17 @@ def resend(calendar_id: int, invitee_id: int):
 
 
 @bp.route("/calendars/<id:calendar_id>/invitees/<id:invitee_id>/ask", methods=["POST"])
+@refusals_go_to(".suggestions", category="warning")
 @login_required
 @limiter.limit("30 per hour", key_func=_owner_key)
 def ask(calendar_id: int, invitee_id: int):
     """Ask a left-out invitee about the free times that would seat them (from the suggestions)."""
     invitee = invitations.get_invitee(current_user, calendar_id, invitee_id)
     ids = require_ids("timeslot_id", request.form.getlist("timeslot_id"))
-    try:
-        invitations.ask_about_times(invitee.calendar, invitee.contact_id, ids)
-    except DomainError as error:
-        db.session.rollback()  # nothing of a refused action is kept
-        flash(f"{invitee.contact.full_name} was not asked: {error.message}", "warning")
-    else:
-        flash(f"{invitee.contact.full_name} was asked about {plural(len(set(ids)), 'time')} "
-              f"by email; their page marks them.", "success")
+    word_refusal(f"{invitee.contact.full_name} was not asked: ")
+    invitations.ask_about_times(invitee.calendar, invitee.contact_id, ids)
+    flash(f"{invitee.contact.full_name} was asked about {plural(len(set(ids)), 'time')} "
+          f"by email; their page marks them.", "success")
     return redirect(url_for(".suggestions", calendar_id=calendar_id))
 
 
@@ -168,16 +163,12 @@ def remind(calendar_id: int):
 
 
 @bp.route("/calendars/<id:calendar_id>/invitees/<id:invitee_id>/confirm", methods=["POST"])
+@refusals_go_to(".invitees")
 @login_required
 def confirm(calendar_id: int, invitee_id: int):
     invitee = invitations.get_invitee(current_user, calendar_id, invitee_id)
-    try:
-        confirmations.confirm_pick(invitee, parse_id(request.form.get("timeslot_id")))
-    except DomainError as error:
-        db.session.rollback()  # nothing of a refused action is kept
-        flash(error.message, "danger")
-    else:
-        flash(f"Confirmed {invitee.contact.full_name}; they were emailed the meeting.", "success")
+    confirmations.confirm_pick(invitee, parse_id(request.form.get("timeslot_id")))
+    flash(f"Confirmed {invitee.contact.full_name}; they were emailed the meeting.", "success")
     return redirect(url_for(".invitees", calendar_id=calendar_id))
 
 
@@ -208,6 +199,7 @@ def suggestions(calendar_id: int):
 
 
 @bp.route("/calendars/<id:calendar_id>/suggestions/finalize", methods=["POST"])
+@refusals_go_to(".suggestions")
 @login_required
 def finalize(calendar_id: int):
     calendar = get_calendar(current_user, calendar_id)
@@ -221,12 +213,7 @@ def finalize(calendar_id: int):
     if not pairs:
         flash("That schedule has no meetings to confirm.", "warning")
         return redirect(url_for(".suggestions", calendar_id=calendar.id))
-    try:
-        confirmations.finalize_schedule(calendar, pairs)
-    except DomainError as error:
-        db.session.rollback()  # nothing of a refused action is kept
-        flash(error.message, "danger")
-        return redirect(url_for(".suggestions", calendar_id=calendar.id))
+    confirmations.finalize_schedule(calendar, pairs)
     flash(f"Schedule confirmed: {plural(len(pairs), 'meeting')}; each invitee was emailed their meeting.",
           "success")
     return redirect(url_for(".invitees", calendar_id=calendar.id))
@@ -256,23 +243,10 @@ def schedule_csv(calendar_id: int):
 
 @bp.route("/feed/<token>.ics")
 def feed(token: str):
-    owner = feeds.owner_for_feed_token(token)
+    owner = user_for_feed_token(token)
     if owner is None:
         abort(404)
     return Response(feeds.owner_feed(owner), mimetype="text/calendar")  # caching: oneonone/http_headers.py
-
-
-@bp.route("/accounts/feed", methods=["POST"])
-@login_required
-def feed_rotate():
-    if request.form.get("action") == "revoke":
-        feeds.revoke_feed(current_user)
-        flash("Your calendar feed address was turned off.", "info")
-    else:
-        token = feeds.rotate_feed(current_user)
-        session["feed_url"] = url_for(".feed", token=token, _external=False)
-        flash("A new calendar feed address was created; any old address stopped working.", "success")
-    return redirect(url_for("accounts.profile"))
 
 
 # ---- the invitee's pick page --------------------------------------------------------------------
