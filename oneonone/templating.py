@@ -1,4 +1,4 @@
-"""Jinja filters and globals: times shown in the viewer's zone."""
+"""Jinja filters and globals: times shown in the viewer's zone, `plural(n, "slot")`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask import Flask
 from markupsafe import Markup, escape
 
 from .timezones import common_timezones
+from .wording import plural
 
 
 def to_zone(value: dt.datetime, zone: str | ZoneInfo | None) -> dt.datetime:
@@ -63,3 +64,4 @@ def register(app: Flask) -> None:
     app.add_template_filter(to_zone, "in_zone")
     app.add_template_global(common_timezones, "common_timezones")
     app.add_template_global(timezone_options, "timezone_options")
+    app.add_template_global(plural, "plural")

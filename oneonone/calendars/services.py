@@ -58,8 +58,8 @@ class UpcomingMeeting:
 
 # ---- reading --------------------------------------------------------------------------------------
 
-def list_calendars(owner: User, *, page: Any = 1, per_page: Any = 50) -> Page:
-    """One page of the owner's calendars, latest window first."""
+def list_calendars(owner: User, *, page: int = 1, per_page: int = 50) -> Page:
+    """One page of the owner's calendars, latest window first (page and size brought into range)."""
     page_number, size = clamp_page_args(page, per_page)
     query = (sa.select(Calendar).where(Calendar.owner_id == owner.id)
              .order_by(Calendar.start_date.desc(), Calendar.id.desc()))
@@ -85,8 +85,11 @@ def calendar_counts(calendar_ids: Iterable[int]) -> dict[int, CalendarCounts]:
     }
 
 
-def get_calendar(owner: User, calendar_id: Any) -> Calendar:
-    """The owner's calendar; NotFoundError when it is missing or someone else's."""
+def get_calendar(owner: User, calendar_id: int) -> Calendar:
+    """The owner's calendar; NotFoundError when it is missing or someone else's.
+
+    Ids arrive parsed (the `id` URL converter, the API's `Id` field); an id that is not one is still
+    a 404 here, never a database error."""
     clean = parse_id(calendar_id)
     calendar = None
     if clean is not None and owner is not None and getattr(owner, "id", None) is not None:

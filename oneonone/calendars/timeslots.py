@@ -39,8 +39,8 @@ TIMESLOT_FIELDS = frozenset({"start_time", "end_time", "high_priority"})
 
 # ---- reading ----------------------------------------------------------------------------------
 
-def get_timeslot(owner: User, calendar_id: Any, timeslot_id: Any) -> Timeslot:
-    """The owner's timeslot in that calendar; NotFoundError otherwise."""
+def get_timeslot(owner: User, calendar_id: int, timeslot_id: int) -> Timeslot:
+    """The owner's timeslot in that calendar; NotFoundError otherwise (as `get_calendar`, for any id)."""
     calendar_key, slot_key = parse_id(calendar_id), parse_id(timeslot_id)
     timeslot = None
     if calendar_key is not None and slot_key is not None and getattr(owner, "id", None) is not None:
