@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, default_exceptions
 
-from .exceptions import DomainError
+from .exceptions import DomainError, MalformedRequest, NotFoundError
 from .extensions import db, login_manager
 from .observability import log_unexpected, request_id
 
@@ -163,9 +163,10 @@ View = TypeVar("View", bound=Callable)
 
 
 def refusals_go_to(endpoint: str, *, category: str = "danger") -> Callable[[View], View]:
-    """Mark a view whose action a service may refuse (a full calendar, a withdrawn pick, the mail
-    quota): `handle_domain_error` flashes the refusal and sends the browser to `endpoint`, built with
-    the request's URL arguments, so the view itself holds no try/except. A missing object stays a 404."""
+    """Mark a view whose action a service may refuse (a withdrawn pick, the mail quota, a lost race):
+    `handle_domain_error` flashes the refusal and sends the browser to `endpoint`, built with the
+    URL arguments of the request that it takes, so the view itself holds no try/except. A missing
+    object is still the 404 page and an unreadable request the 400 page."""
     def mark(view: View) -> View:
         view.refusals_go_to = (endpoint, category)  # type: ignore[attr-defined]
         return view
@@ -177,9 +178,29 @@ def word_refusal(prefix: str) -> None:
     g.refusal_prefix = prefix
 
 
-def _refusal_target() -> tuple[str, str] | None:
+def _refusal_target(error: DomainError) -> tuple[str, str] | None:
+    """Where a marked view sends a refused action: not for a missing object (a 404 page) or a
+    request that cannot be read (a 400), only for what a service refused."""
+    if request.method == "GET" or isinstance(error, (NotFoundError, MalformedRequest)):
+        return None
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     return getattr(view, "refusals_go_to", None)
+
+
+def _url_for_target(endpoint: str) -> str:
+    """`endpoint` (".invitees" is in the request's blueprint) with the URL arguments it takes."""
+    name = f"{request.blueprint}{endpoint}" if endpoint.startswith(".") else endpoint
+    takes = set().union(*(rule.arguments for rule in current_app.url_map.iter_rules(name)))
+    return url_for(name, **{key: value for key, value in (request.view_args or {}).items() if key in takes})
+
+
+def _handles_unexpected_errors_of(app: Flask) -> bool:
+    """Unexpected errors become the 500 page, except in tests that want to see the exception."""
+    return not app.testing or bool(app.config.get("HANDLE_UNEXPECTED_ERRORS"))
+
+
+def _handles_unexpected_errors() -> bool:
+    return _handles_unexpected_errors_of(current_app)
 
 
 def handle_domain_error(error: DomainError):
@@ -195,12 +216,12 @@ def handle_domain_error(error: DomainError):
         response, status = json_error(error.status, error.message, error.fields, code=error.code)
         response.headers.extend(error.headers)
         return response, status
-    target = _refusal_target() if request.method != "GET" and error.status != 404 else None
+    target = _refusal_target(error)
     if target is not None:
         endpoint, category = target
         flash(g.pop("refusal_prefix", "") + error.message, category)
-        return redirect(url_for(endpoint, **(request.view_args or {})))
-    back = _same_site_referrer() if request.method != "GET" else None
+        return redirect(_url_for_target(endpoint))
+    back = _same_site_referrer() if request.method != "GET" and error.status != 404 else None
     if back is not None and back != request.path:
         flash(error.message, "warning")
         return redirect(back, 303)
@@ -216,7 +237,9 @@ def handle_database_refusal(error: IntegrityError | DataError):
     """
     db.session.rollback()
     if not wants_json():
-        raise error
+        if _handles_unexpected_errors():
+            return handle_unexpected(error)
+        raise error  # tests see the exception itself
     if isinstance(error, IntegrityError):
         # A race no service anticipated: someone changed the same rows at the same moment.
         return json_error(409, "That clashes with a change made at the same moment; reload and try again.")
@@ -230,5 +253,5 @@ def register(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(IntegrityError, handle_database_refusal)
     app.register_error_handler(DataError, handle_database_refusal)
-    if not app.testing or app.config.get("HANDLE_UNEXPECTED_ERRORS"):
+    if _handles_unexpected_errors_of(app):
         app.register_error_handler(Exception, handle_unexpected)

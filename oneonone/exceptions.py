@@ -1,8 +1,8 @@
 """Domain errors raised by services.
 
-A view that can show the problem beside a form field catches `ValidationError` and does so; every other
-domain error reaches `oneonone.errors.handle_domain_error`, the one place it becomes a page (flash and
-back to the form that was posted, or an error page) or the API's JSON body.
+A view that shows the problem on its form (a field error, an overlapping slot) catches `ValidationError`
+or `ConflictError` and does so; every other domain error reaches `oneonone.errors.handle_domain_error`,
+the one place it becomes a page (flash and back, or an error page) or the API's JSON body.
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ class ValidationError(DomainError):
     @classmethod
     def for_field(cls, field: str, problem: str) -> ValidationError:
         return cls(problem, {field: [problem]})
+
+
+class MalformedRequest(ValidationError):
+    """The request itself cannot be read (a crafted id in a form): a 400, never taken for a refusal."""
 
 
 class ConflictError(DomainError):

@@ -9,7 +9,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from werkzeug.routing import IntegerConverter
 
-from .exceptions import ValidationError
+from .exceptions import MalformedRequest, ValidationError
 from .timezones import is_valid_timezone
 
 NAME_MAX = 120
@@ -123,7 +123,7 @@ def require_ids(field: str, values: Iterable[Any]) -> list[int]:
     """Every value of a form field as a database id, or a ValidationError naming the field."""
     ids = [parse_id(value) for value in values]
     if None in ids:
-        raise ValidationError.for_field(field, f"{field} must hold ids: whole numbers from 1 to {ID_MAX}.")
+        raise MalformedRequest.for_field(field, f"{field} must hold ids: whole numbers from 1 to {ID_MAX}.")
     return ids
 
 

@@ -105,6 +105,22 @@ def test_an_unexpected_error_is_logged_and_its_reference_shown(app, owner, owner
     assert LINK_TOKEN not in caplog.text
 
 
+@pytest.mark.parametrize("error", [
+    sa.exc.DataError("UPDATE x", {}, ValueError("integer out of range")),
+    sa.exc.IntegrityError("INSERT x", {}, ValueError("duplicate key")),
+], ids=["DataError", "IntegrityError"])
+def test_a_database_refusal_on_a_page_is_logged_like_any_unexpected_error(app, owner_client, monkeypatch,
+                                                                         caplog, error):
+    _break_view(app, monkeypatch, "scheduling.pick", error)
+
+    response = owner_client.get(f"/pick/{LINK_TOKEN}")
+
+    assert response.status_code == 500 and MESSAGES[500] in response.get_data(as_text=True)
+    [record] = _error_records(caplog)
+    assert record.exc_info[0] is type(error) and record.path == "/pick/***"
+    assert LINK_TOKEN not in caplog.text
+
+
 def test_an_unexpected_api_error_has_the_reference_in_its_json_body(app, client, monkeypatch, caplog):
     _break_view(app, monkeypatch, "api.openapi_json")
 

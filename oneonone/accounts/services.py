@@ -1,12 +1,12 @@
-"""Account operations: sign-up, sign-in, profile, password, deletion, API tokens.
+"""Account operations: sign-up, sign-in, profile, password, deletion, API and calendar-feed tokens.
 
 Mail, queued by `recovery`'s `queue_…` functions in the request's transaction and sent by the outbox
 only after it commits (none if it rolls back): sign-up queues a verification link, or, when the
 address already has an account, a sign-up-attempt notice to it; an email change queues a link to the
 new address and a security notice to the old one; a password change queues a security notice.
 Deleting an account first sends `account_deleting`, so the features above accounts clean up their
-part (calendars queue cancellations of upcoming meetings, contacts remove their photo files) without
-accounts importing them.
+part (calendars delete themselves, for which scheduling queues the cancellations of upcoming
+meetings; contacts remove their photo files) without accounts importing them.
 """
 
 from __future__ import annotations

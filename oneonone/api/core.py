@@ -20,6 +20,7 @@ from ..exceptions import DomainError, NotFoundError
 from ..pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, Page, clamp_page_args
 from ..scheduling.models import Invitee
 from ..validation import parse_int
+from .dates import NamedProblem
 
 OWNER = "ownerToken"
 INVITEE = "invitationToken"
@@ -58,14 +59,14 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
             for field, problems in _flatten(item, prefix).items():
                 flat.setdefault(field, []).extend(problems)
         return flat
-    return {prefix or "body": [str(messages)]}
+    return {prefix or "body": [messages if isinstance(messages, str) else str(messages)]}
 
 
 def invalid_fields_message(fields: dict[str, list[str]]) -> str:
     """A one-line summary naming the fields at fault."""
     if len(fields) == 1:
         name, problems = next(iter(fields.items()))
-        return f"{name}: {problems[0]}"
+        return problems[0] if isinstance(problems[0], NamedProblem) else f"{name}: {problems[0]}"
     return "Please correct these fields: " + ", ".join(fields) + "."
 
 

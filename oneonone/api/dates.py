@@ -13,6 +13,11 @@ import datetime as dt
 import marshmallow as ma
 
 REQUEST_ERRORS = {"required": "This field is required.", "null": "This field cannot be null."}
+LONGEST = 64  # far longer than any ISO date or datetime; only bounds the work a huge string causes
+
+
+class NamedProblem(str):
+    """A problem that names its field itself ("Start date: enter …"), so a summary uses it as is."""
 
 
 class IsoDate(ma.fields.Date):
@@ -32,11 +37,13 @@ class IsoDate(ma.fields.Date):
         if not value.strip():
             if self.allow_none:
                 return None
-            raise ma.ValidationError(f"{self.label} is required.")
+            raise ma.ValidationError(NamedProblem(f"{self.label} is required."))
         try:
+            if len(value) > LONGEST:
+                raise ValueError(value)
             return self.kind.fromisoformat(value.strip())
         except ValueError:
-            raise ma.ValidationError(f"{self.label}: enter {self.example}.") from None
+            raise ma.ValidationError(NamedProblem(f"{self.label}: enter {self.example}.")) from None
 
 
 class IsoDateTime(IsoDate):

@@ -18,9 +18,8 @@ from ..accounts.models import User
 from ..exceptions import ValidationError
 from ..extensions import db
 from ..validation import Problems
-from ..wording import plural
+from ..wording import megabytes, plural
 from .models import Contact
-from .photos import megabytes
 from .services import CONTACT_FIELDS, clean_contact_fields
 
 CSV_MAX_BYTES = 1024 * 1024

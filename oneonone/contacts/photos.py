@@ -25,6 +25,7 @@ from ..exceptions import NotFoundError
 from ..extensions import db
 from ..transaction import after_commit
 from ..validation import Problems
+from ..wording import megabytes
 from .models import Contact
 
 # The format Pillow decodes, never the file name or the browser's mimetype, decides.
@@ -80,11 +81,6 @@ def _upload_folder() -> str:
 
 def _max_image_bytes() -> int:
     return int(current_app.config["CONTACT_IMAGE_MAX_BYTES"])
-
-
-def megabytes(size: int) -> str:
-    """A size limit in words: '2 MB', '0.5 MB'."""
-    return f"{size / (1024 * 1024):g} MB"
 
 
 def read_image(problems: Problems, image: FileStorage | None) -> tuple[bytes, str] | None:

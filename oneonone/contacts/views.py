@@ -9,7 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..exceptions import ValidationError
 from ..forms import apply_errors
 from ..pagination import clamp_page_args
-from ..wording import plural
+from ..wording import megabytes, plural
 from . import importing, photos, services
 from .forms import ContactForm, DeleteContactForm, ImportForm
 from .models import Contact
@@ -30,7 +30,7 @@ def too_large(_error):
         limit, what = importing.CSV_MAX_BYTES, "A CSV file"
     else:
         limit, what = current_app.config["CONTACT_IMAGE_MAX_BYTES"], "A photo"
-    flash(f"That upload is too large. {what} can be at most {photos.megabytes(limit)}. "
+    flash(f"That upload is too large. {what} can be at most {megabytes(limit)}. "
           "Nothing was saved.", "error")
     return redirect(request.path if request.method == "POST" else url_for("contacts.index"))
 

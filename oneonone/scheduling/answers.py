@@ -80,8 +80,7 @@ def _check_answer(invitee: Invitee, choices: Mapping[int, str | None],
         sa.select(Timeslot.id).where(Timeslot.calendar_id == invitee.calendar_id)))
     for slot_id, preference in choices.items():
         if slot_id not in slot_ids:
-            if NOT_IN_CALENDAR not in problems.get("timeslot", ()):
-                problems.setdefault("timeslot", []).append(NOT_IN_CALENDAR)
+            problems.setdefault("timeslot", []).append(f"Slot {slot_id} is not in this calendar.")
         elif preference is not None and preference not in PREFERENCES:
             problems.setdefault(f"slot-{slot_id}", []).append("Choose can't, if need be or preferred.")
     if problems:
@@ -134,8 +133,10 @@ def add_pick(invitee: Invitee, timeslot_id: int, preference: str = PREFERRED) ->
     """Record one pick; picking the same slot again returns the existing pick (created=False)."""
     problems: dict[str, list[str]] = {}
     checked = _check_answer(invitee, {timeslot_id: preference}, problems)
+    if "timeslot" in problems:
+        raise ValidationError.for_field("timeslot", NOT_IN_CALENDAR)
     if problems:
-        raise ValidationError(next(iter(problems.values()))[0], problems)
+        raise ValidationError.for_field("preference", "Use 'preferred' or 'if_need_be'.")
     existing = checked.picks.get(timeslot_id)
     if existing is not None:
         return existing, False

@@ -7,6 +7,8 @@ and what deleting a contact takes with it. Importing this module connects them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from ..calendars.models import Calendar
@@ -17,7 +19,7 @@ from .models import Event, Invitee
 
 
 @signals.invitation_counts.connect
-def _invitation_counts(contact_ids: list[int]) -> dict[int, int]:
+def _invitation_counts(contact_ids: list[int], **_: Any) -> dict[int, int]:
     """How many calendars each of these contacts is invited to, by contact id (one query)."""
     rows = db.session.execute(
         sa.select(Invitee.contact_id, sa.func.count())
@@ -28,7 +30,7 @@ def _invitation_counts(contact_ids: list[int]) -> dict[int, int]:
 
 
 @signals.contact_usage.connect
-def _contact_usage(contact: Contact) -> signals.ContactUsage:
+def _contact_usage(contact: Contact, **_: Any) -> signals.ContactUsage:
     """The calendars this contact is invited to, with their picks and confirmed meetings (two queries)."""
     calendars = db.session.scalars(
         sa.select(Calendar).join(Invitee).where(Invitee.contact_id == contact.id)
