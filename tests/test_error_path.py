@@ -107,3 +107,14 @@ def test_every_signal_a_lower_feature_sends_has_exactly_one_receiver(app, signal
     # Without its receiver a slot with a meeting would be deleted with no refusal and no email, and
     # the pages would show zero counts; a second one would count twice.
     assert len(signal.receivers) == 1
+
+
+def test_one_answer_names_every_bad_field_read_or_not(client, token):
+    response = _create(client, token, name="", start_date="03/06/2030", timezone="Mars/Olympus")
+    assert response.status_code == 400
+    fields = response.get_json()["fields"]
+    assert fields["start_date"] == ["Start date: enter a date like 2026-03-02."]
+    assert fields["name"] == ["Name is required."]
+    assert "timezone" in fields
+    message = response.get_json()["message"]
+    assert message.startswith("Please correct these fields: ") and all(name in message for name in fields)

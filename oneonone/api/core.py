@@ -95,6 +95,11 @@ class ApiParser(FlaskParser):
             # webargs namespaces messages under the location ("json", "query").
             messages = next(iter(messages.values()))
         fields = _flatten(messages)
+        # The rules of the fields that could be read, so that one answer names every bad field.
+        rule_problems = getattr(schema, "rule_problems", None)
+        if rule_problems is not None and isinstance(error.valid_data, dict):
+            for name, problems in rule_problems(error.valid_data).items():
+                fields.setdefault(name, problems)
         raise ApiError(error_status_code or 400, invalid_fields_message(fields), fields)
 
 

@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 from flask import url_for
 
+from ..calendars import services as calendar_services
 from ..scheduling.models import PREFERENCES
 from ..scheduling.suggestions import MAX_SUGGESTIONS
 from ..validation import ID_MAX
-from .core import PageArgsSchema, WholeNumber
+from .core import PageArgsSchema, WholeNumber, current_owner
 from .dates import REQUEST_ERRORS, IsoDate, IsoDateTime
 
 TEXT_MAX = 1000  # far above any field's own limit; only bounds the work a huge string causes
@@ -252,6 +253,10 @@ class CalendarCreateSchema(RequestSchema):
     response_deadline = IsoDateTime("Response deadline", allow_none=True, metadata={
         "description": "Invitees can answer until then (ISO 8601; without an offset, in the "
                        "calendar's zone)."})
+
+    def rule_problems(self, valid: dict) -> dict[str, list[str]]:
+        """When some fields cannot be read, what the calendar rules say of the others."""
+        return calendar_services.new_calendar_problems(current_owner(), **valid)
 
 
 class TimeslotCreateSchema(RequestSchema):

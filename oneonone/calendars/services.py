@@ -143,21 +143,37 @@ def _check_deadline(problems: Problems, deadline: dt.datetime | None, zone_name:
     return to_utc(problems, "response_deadline", deadline, "Response deadline", ZoneInfo(zone_name))
 
 
-def create_calendar(owner: User, *, name: str, start_date: dt.date, end_date: dt.date,
-                    timezone: str | None = None, response_deadline: dt.datetime | None = None) -> Calendar:
-    """Create a calendar in `timezone` (the owner's zone when None)."""
-    problems = Problems()
-    clean_name = _check_name(problems, name)
-    start = _check_date(problems, "start_date", start_date, "Start date")
-    end = _check_date(problems, "end_date", end_date, "End date")
+def _check_new_calendar(problems: Problems, owner: User, *, name: str | None, start_date: dt.date | None,
+                        end_date: dt.date | None, timezone: str | None,
+                        response_deadline: dt.datetime | None) -> dict[str, Any]:
+    """A new calendar's fields checked and cleaned; a field given as None is not checked (missing)."""
+    start = _check_date(problems, "start_date", start_date, "Start date") if start_date is not None else None
+    end = _check_date(problems, "end_date", end_date, "End date") if end_date is not None else None
     _check_window(problems, start, end)
     zone_name = clean_timezone(problems, "timezone", owner.timezone if timezone is None else timezone)
     deadline = None
     if "timezone" not in problems:
         deadline = _check_deadline(problems, response_deadline, zone_name)
+    return {"name": _check_name(problems, name) if name is not None else None, "start_date": start,
+            "end_date": end, "timezone": zone_name, "response_deadline": deadline}
+
+
+def new_calendar_problems(owner: User, **fields: Any) -> dict[str, list[str]]:
+    """What `create_calendar` would refuse in the fields given (the API asks, for the fields its
+    schema could read, so that one answer names every bad field)."""
+    problems = Problems()
+    _check_new_calendar(problems, owner, **{key: fields.get(key) for key in CALENDAR_FIELDS})
+    return problems.fields
+
+
+def create_calendar(owner: User, *, name: str, start_date: dt.date, end_date: dt.date,
+                    timezone: str | None = None, response_deadline: dt.datetime | None = None) -> Calendar:
+    """Create a calendar in `timezone` (the owner's zone when None)."""
+    problems = Problems()
+    fields = _check_new_calendar(problems, owner, name=name, start_date=start_date, end_date=end_date,
+                                 timezone=timezone, response_deadline=response_deadline)
     problems.raise_if_any()
-    calendar = Calendar(owner_id=owner.id, name=clean_name, start_date=start, end_date=end,
-                        timezone=zone_name, response_deadline=deadline)
+    calendar = Calendar(owner_id=owner.id, **fields)
     db.session.add(calendar)
     db.session.flush()
     return calendar
