@@ -166,7 +166,7 @@ def outbox_worker(interval: float, once: bool) -> None:
 @with_appcontext
 def remind_command() -> None:
     """Remind non-responders whose deadline is within 48 h (not reminded in 24 h); for cron."""
-    from .scheduling.invitations import queue_due_reminders
+    from .scheduling.reminders import queue_due_reminders
 
     with unit_of_work():
         count = queue_due_reminders()

@@ -6,7 +6,7 @@ import datetime as dt
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, current_app
 from markupsafe import Markup, escape
 
 from .timezones import common_timezones
@@ -56,8 +56,14 @@ def timezone_options(selected: str | None = None) -> Markup:
     return Markup(html)
 
 
+def _public_url() -> dict[str, str]:
+    """`public_url`: the address links shown on a page start with (PUBLIC_URL, never the Host header)."""
+    return {"public_url": current_app.config["PUBLIC_URL"]}
+
+
 def register(app: Flask) -> None:
     """Register template filters and globals."""
+    app.context_processor(_public_url)
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(format_time, "time")
     app.add_template_filter(format_date, "date")

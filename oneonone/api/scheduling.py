@@ -17,7 +17,7 @@ from ..calendars.timeslots import get_timeslot
 from ..contacts import services as contact_services
 from ..exceptions import NotFoundError
 from ..extensions import db, limiter
-from ..scheduling import answers, confirmations, invitations
+from ..scheduling import answers, confirmations, invitations, reminders
 from ..scheduling.models import Invitee
 from ..scheduling.suggestions import Suggestions, suggest_for_calendar
 from . import schemas
@@ -133,7 +133,7 @@ def ask(data, calendar_id: int, contact_id: int):
     fresh link to their page.
     """
     calendar = calendar_services.get_calendar(current_owner(), calendar_id)
-    return invitations.ask_about_times(calendar, contact_id, data["timeslots"])
+    return reminders.ask_about_times(calendar, contact_id, data["timeslots"])
 
 
 @bp.route("/timeslots/<id:timeslot_id>/events/", methods=["GET"])

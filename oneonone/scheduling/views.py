@@ -15,7 +15,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -36,7 +35,7 @@ from ..pagination import clamp_page_args
 from ..timezones import is_valid_timezone
 from ..validation import parse_id, parse_int, require_ids
 from ..wording import plural
-from . import answers, confirmations, feeds, invitations, pages
+from . import answers, confirmations, feeds, invitations, pages, reminders
 from .models import PREFERENCE_LABELS, Invitee
 from .notify import meeting_ics
 from .suggestions import MAX_SUGGESTIONS
@@ -133,7 +132,7 @@ def ask(calendar_id: int, invitee_id: int):
     invitee = invitations.get_invitee(current_user, calendar_id, invitee_id)
     ids = require_ids("timeslot_id", request.form.getlist("timeslot_id"))
     word_refusal(f"{invitee.contact.full_name} was not asked: ")
-    invitations.ask_about_times(invitee.calendar, invitee.contact_id, ids)
+    reminders.ask_about_times(invitee.calendar, invitee.contact_id, ids)
     flash(f"{invitee.contact.full_name} was asked about {plural(len(set(ids)), 'time')} "
           f"by email; their page marks them.", "success")
     return redirect(url_for(".suggestions", calendar_id=calendar_id))
@@ -154,7 +153,7 @@ def revoke(calendar_id: int, invitee_id: int):
 @limiter.limit("10 per hour", key_func=_owner_key)
 def remind(calendar_id: int):
     calendar = get_calendar(current_user, calendar_id)
-    count = invitations.remind_unanswered(calendar)
+    count = reminders.remind_unanswered(calendar)
     if count:
         flash(f"Reminded {plural(count, 'invitee')} who had not answered.", "success")
     else:
@@ -322,8 +321,3 @@ def pick_ics(token: str):
     data = meeting_ics(invitee, meeting.timeslot, sequence=max(0, invitee.ics_sequence - 1))
     return Response(data, mimetype="text/calendar",
                     headers={"Content-Disposition": 'attachment; filename="meeting.ics"'})
-
-
-@bp.app_context_processor
-def _public_url():
-    return {"public_url": current_app.config["PUBLIC_URL"]}
