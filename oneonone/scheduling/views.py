@@ -192,7 +192,7 @@ def suggestions(calendar_id: int):
     return render_template(
         "scheduling/suggestions.html", calendar=calendar, suggestions=suggestions,
         schedules=suggestions.schedules, days=view.days, slots=suggestions.slots,
-        invitees=suggestions.invitees, k=k, answered=suggestions.answered,
+        invitees=suggestions.invitees, k=k, k_max=MAX_SUGGESTIONS, answered=suggestions.answered,
         invitee_count=len(suggestions.invitees), labels=PREFERENCE_LABELS,
     )
 
