@@ -1,15 +1,19 @@
-"""Importing an address book from a CSV file: every row is added, or none if any row is bad.
+"""Importing an address book from a CSV file: every row is taken, or none if any row is bad.
 
 The file is `first_name,last_name,email` (in any column order, comma, semicolon or tab separated,
 UTF-8 with or without a BOM); each problem is reported with its line number, at most
-CSV_MAX_PROBLEMS of them, and an address already in the book or twice in the file is one.
+CSV_MAX_PROBLEMS of them, and an address twice in the file is one. A row whose email is already
+one of the owner's contacts is skipped or updates that contact's names, as the owner chooses
+(`Existing`), so the same file can be imported again. No email is sent from here.
 """
 
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import re
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -32,15 +36,37 @@ def _header_key(cell: str) -> str:
     return re.sub(r"[\s-]+", "_", cell.strip().lower())
 
 
-def import_contacts_csv(owner: User, data: bytes) -> list[Contact]:
-    """Add every contact in a `first_name,last_name,email` CSV file, or none if any row is bad."""
+class Existing(enum.StrEnum):
+    """What a row does when its email is already one of the owner's contacts."""
+
+    SKIP = "skip"  # leave that contact as it is
+    UPDATE = "update"  # give that contact the row's first and last name
+
+
+@dataclass
+class ImportResult:
+    """What an import did: the contacts it added and updated, and how many rows it skipped."""
+
+    added: list[Contact] = field(default_factory=list)
+    updated: list[Contact] = field(default_factory=list)
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        """How many contacts the file held."""
+        return len(self.added) + len(self.updated) + self.skipped
+
+
+def import_contacts_csv(owner: User, data: bytes, *, existing: Existing = Existing.SKIP) -> ImportResult:
+    """Add the contacts of a `first_name,last_name,email` CSV file, skipping or updating the ones
+    already in the address book (`existing`); nothing at all if any row is bad."""
     rows, found = _parse_csv(data)
     cleaned: list[dict] = []
     first_line: dict[str, int] = {}
     for line, row in rows:
         problems = Problems()
         values = clean_contact_fields(problems, dict(zip(CSV_COLUMNS, row, strict=True)))
-        found.extend((line, problem) for field in problems.fields.values() for problem in field)
+        found.extend((line, problem) for messages in problems.fields.values() for problem in messages)
         if "email" in problems:
             continue
         email = values["email"]
@@ -50,12 +76,20 @@ def import_contacts_csv(owner: User, data: bytes) -> list[Contact]:
         first_line[email] = line
         if not problems.fields:
             cleaned.append(values)
-    for email in _existing_emails(owner.id, list(first_line)):
-        found.append((first_line[email], f"{email} is already one of your contacts."))
     if found:
         _raise_csv_problems(found)
-    contacts = [Contact(owner_id=owner.id, **values) for values in cleaned]
-    db.session.add_all(contacts)
+    known = _existing_contacts(owner.id, list(first_line))
+    result = ImportResult()
+    for values in cleaned:
+        contact = known.get(values["email"])
+        if contact is None:
+            result.added.append(Contact(owner_id=owner.id, **values))
+        elif existing is Existing.UPDATE:
+            contact.first_name, contact.last_name = values["first_name"], values["last_name"]
+            result.updated.append(contact)
+        else:
+            result.skipped += 1
+    db.session.add_all(result.added)
     try:
         db.session.flush()
     except IntegrityError as error:
@@ -63,7 +97,7 @@ def import_contacts_csv(owner: User, data: bytes) -> list[Contact]:
         raise _file_problem(
             "Some of these contacts were added meanwhile. Nothing was imported; please try again."
         ) from error
-    return contacts
+    return result
 
 
 def _raise_csv_problems(found: list[tuple[int, str]]) -> None:
@@ -150,11 +184,12 @@ def _column_order(line: int, header: list[str]) -> list[int]:
     return [keys.index(column) for column in CSV_COLUMNS]
 
 
-def _existing_emails(owner_id: int, emails: list[str]) -> list[str]:
-    found: list[str] = []
+def _existing_contacts(owner_id: int, emails: list[str]) -> dict[str, Contact]:
+    """The owner's contacts with these emails, by email."""
+    found: dict[str, Contact] = {}
     for start in range(0, len(emails), 500):
         chunk = emails[start:start + 500]
-        found.extend(db.session.scalars(
-            sa.select(Contact.email).where(Contact.owner_id == owner_id, Contact.email.in_(chunk))
+        found.update((contact.email, contact) for contact in db.session.scalars(
+            sa.select(Contact).where(Contact.owner_id == owner_id, Contact.email.in_(chunk))
         ))
     return found

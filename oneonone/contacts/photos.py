@@ -93,13 +93,18 @@ def read_image(problems: Problems, image: FileStorage | None) -> tuple[bytes, st
         problems.add("image", "The photo file is empty.")
         return None
     if len(data) > limit:
-        problems.add("image", f"The photo must be at most {megabytes(limit)}.")
+        problems.add("image", too_large_problem())
         return None
     problem, clean, extension = _reencode_image(data)
     if problem:
         problems.add("image", problem)
         return None
     return clean, extension
+
+
+def too_large_problem() -> str:
+    """What the photo field says of a file over CONTACT_IMAGE_MAX_BYTES."""
+    return f"The photo must be at most {megabytes(_max_image_bytes())}."
 
 
 def _reencode_image(data: bytes) -> tuple[str | None, bytes, str]:

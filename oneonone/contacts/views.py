@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import validate_csrf
 from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms.validators import ValidationError as CSRFError
 
-from ..exceptions import ValidationError
+from ..exceptions import NotFoundError, ValidationError
 from ..forms import apply_errors
 from ..pagination import clamp_page_args
 from ..wording import megabytes, plural
 from . import importing, photos, services
-from .forms import ContactForm, DeleteContactForm, ImportForm
+from .forms import ContactForm, DeleteContactForm, ImportForm, fields_before_the_file
 from .models import Contact
 
 bp = Blueprint("contacts", __name__)
@@ -26,6 +28,10 @@ def _contact_image_url(contact: Contact) -> str | None:
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(_error):
+    if request.endpoint in ("contacts.create", "contacts.edit") and request.method == "POST":
+        page = _contact_form_with_photo_too_large()
+        if page is not None:
+            return page
     if request.endpoint == "contacts.import_csv":
         limit, what = importing.CSV_MAX_BYTES, "A CSV file"
     else:
@@ -33,6 +39,28 @@ def too_large(_error):
     flash(f"That upload is too large. {what} can be at most {megabytes(limit)}. "
           "Nothing was saved.", "error")
     return redirect(request.path if request.method == "POST" else url_for("contacts.index"))
+
+
+def _contact_form_with_photo_too_large():
+    """The contact form again, with what was typed and the photo's limit beside it, when a photo made
+    the request too large to read; None (the notice and an empty form) if the form cannot be trusted."""
+    typed = fields_before_the_file(request)
+    if typed is None or not current_user.is_authenticated:
+        return None
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        try:
+            validate_csrf(typed.get("csrf_token"))
+        except CSRFError:
+            return None  # a forged form is never shown back, filled in, to the signed-in owner
+    contact = None
+    if request.endpoint == "contacts.edit":
+        try:
+            contact = services.get_contact(current_user, request.view_args["contact_id"])
+        except NotFoundError:
+            return None
+    form = ContactForm(formdata=typed, obj=contact)
+    form.image.errors = [photos.too_large_problem()]
+    return render_template("contacts/form.html", form=form, contact=contact), 413
 
 
 @bp.route("/")
@@ -116,14 +144,16 @@ def import_csv():
             form.file.errors = ["Choose a CSV file to import."]
         else:
             try:
-                contacts = importing.import_contacts_csv(
-                    current_user, upload.stream.read(importing.CSV_MAX_BYTES + 1)
+                result = importing.import_contacts_csv(
+                    current_user, upload.stream.read(importing.CSV_MAX_BYTES + 1),
+                    existing=importing.Existing(form.existing.data),
                 )
             except ValidationError as error:
                 apply_errors(form, error)
                 summary = error.message
             else:
-                flash(f"Imported {plural(len(contacts), 'contact')}.", "success")
+                flash(f"Imported {plural(result.total, 'contact')}: {len(result.added)} added, "
+                      f"{len(result.updated)} updated, {result.skipped} skipped.", "success")
                 return redirect(url_for("contacts.index"))
     status = 400 if form.errors else 200
     return render_template("contacts/import.html", form=form, summary=summary), status
