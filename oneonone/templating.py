@@ -1,15 +1,16 @@
-"""Jinja filters and globals: times shown in the viewer's zone, `plural(n, "slot")`."""
+"""Jinja filters and globals: times shown in the viewer's zone, time-zone options, `plural(n, "slot")`."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from markupsafe import Markup, escape
 
-from .timezones import common_timezones
+from .timezones import alias_targets, common_timezones
 from .wording import plural
 
 
@@ -56,6 +57,13 @@ def timezone_options(selected: str | None = None) -> Markup:
     return Markup(html)
 
 
+@cache
+def zone_aliases_json() -> str:
+    """Old zone names and the offered zone each stands for, as JSON for a select that starts at the
+    browser's zone (app.js), since a browser may report "Asia/Calcutta" for "Asia/Kolkata"."""
+    return json.dumps(alias_targets(), separators=(",", ":"), sort_keys=True)
+
+
 def _public_url() -> dict[str, str]:
     """`public_url`: the address links shown on a page start with (PUBLIC_URL, never the Host header)."""
     return {"public_url": current_app.config["PUBLIC_URL"]}
@@ -70,4 +78,5 @@ def register(app: Flask) -> None:
     app.add_template_filter(to_zone, "in_zone")
     app.add_template_global(common_timezones, "common_timezones")
     app.add_template_global(timezone_options, "timezone_options")
+    app.add_template_global(zone_aliases_json, "zone_aliases_json")
     app.add_template_global(plural, "plural")

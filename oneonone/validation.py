@@ -66,6 +66,10 @@ def clean_text(
     return text
 
 
+# What a refused address is told, page and API alike (not the library's reason, e.g. "must have an @-sign").
+EMAIL_PROBLEM = "Enter a valid email address, like name@example.com."
+
+
 def clean_email(problems: Problems, field: str, value: str | None, label: str = "Email") -> str:
     """A normalised (lower-case) email address, or a recorded problem."""
     text = (value or "").strip()
@@ -77,8 +81,8 @@ def clean_email(problems: Problems, field: str, value: str | None, label: str = 
         return text
     try:
         result = validate_email(text, check_deliverability=False)
-    except EmailNotValidError as error:
-        problems.add(field, f"Enter a valid email address ({error}).")
+    except EmailNotValidError:
+        problems.add(field, EMAIL_PROBLEM)
         return text
     return result.normalized.lower()
 

@@ -44,12 +44,12 @@ def test_signup_normalises_email_case(client, db):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"first_name": ""}, "This field is required."),
-        ({"last_name": "x" * 121}, "Field cannot be longer than 120 characters."),
-        ({"email": "not-an-email"}, "Invalid email address."),
-        ({"email": "a" * 110 + "@example.com"}, "Field cannot be longer than 120 characters."),
-        ({"username": "a b"}, "Use 3 to 64 letters, digits, dots, dashes or underscores."),
-        ({"password": "short", "repeat_password": "short"}, "Field must be between 10 and 256"),
+        ({"first_name": ""}, "Enter your first name."),
+        ({"last_name": "x" * 121}, "Last name must be at most 120 characters."),
+        ({"email": "not-an-email"}, "Enter a valid email address, like name@example.com."),
+        ({"email": "a" * 110 + "@example.com"}, "Email must be at most 120 characters."),
+        ({"username": "a b"}, "Use 3 to 64 characters: letters, digits, dots, dashes or underscores."),
+        ({"password": "short", "repeat_password": "short"}, "Use at least 10 characters."),
         ({"repeat_password": "something-else"}, "The two passwords do not match."),
         ({"password": "1234567890", "repeat_password": "1234567890"}, "too common"),
         ({"timezone": "Mars/Olympus_Mons"}, "Choose a known time zone"),
@@ -146,10 +146,10 @@ def test_profile_email_change_needs_current_password(owner_client, owner, db, ma
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"first_name": ""}, "This field is required."),
-        ({"first_name": "x" * 121}, "Field cannot be longer than 120 characters."),
-        ({"email": "nope"}, "Invalid email address."),
-        ({"username": "x"}, "Field must be between 3 and 64 characters long."),
+        ({"first_name": ""}, "Enter your first name."),
+        ({"first_name": "x" * 121}, "First name must be at most 120 characters."),
+        ({"email": "nope"}, "Enter a valid email address, like name@example.com."),
+        ({"username": "x"}, "Use 3 to 64 characters: letters, digits, dots, dashes or underscores."),
         ({"username": "taken"}, "That username is taken."),
         ({"email": "taken@example.com", "current_password": "correct-horse-battery"},
          "An account with this email already exists."),

@@ -36,6 +36,7 @@ account_deleting = signals.signal("account-deleting")
 TOKEN_TOUCH_EVERY = dt.timedelta(minutes=5)  # `last_used_at` is written at most this often
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+USERNAME_PROBLEM = "Use 3 to 64 characters: letters, digits, dots, dashes or underscores."
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256
 # Common passwords of at least ten characters, refused at sign-up and password change.
@@ -83,9 +84,7 @@ def _clean_profile(problems: Problems, data: dict) -> dict:
         "email": clean_email(problems, "email", data.get("email")),
     }
     if not USERNAME_RE.match(cleaned["username"]):
-        problems.add(
-            "username", "Use 3 to 64 letters, digits, dots, dashes or underscores."
-        )
+        problems.add("username", USERNAME_PROBLEM)
     return cleaned
 
 
@@ -102,14 +101,9 @@ def register_user(
     is told someone tried (`recovery.queue_signup_attempt`).
     """
     problems = Problems()
-    data = _clean_profile(problems, {"first_name": first_name, "last_name": last_name,
-                                     "username": username, "email": email})
-    zone = clean_timezone(problems, "timezone", timezone or "UTC")
-    for problem in password_problems(password):
-        problems.add("password", problem)
-    if repeat_password is not None and repeat_password != password:
-        problems.add("repeat_password", "The two passwords do not match.")
-    _check_unique(problems, username=data["username"], email=None, user_id=None)
+    data, zone = _clean_signup(problems, first_name=first_name, last_name=last_name, username=username,
+                               email=email, password=password, repeat_password=repeat_password,
+                               timezone=timezone)
     problems.raise_if_any()
     user = User(timezone=zone, **data)
     existing = _user_with_email(data["email"])
@@ -128,6 +122,36 @@ def register_user(
     if existing is not None:
         recovery.queue_signup_attempt(existing)
     return user
+
+
+def signup_problems(
+    *, first_name: str | None, last_name: str | None, username: str | None, email: str | None,
+    password: str | None, repeat_password: str | None = None, timezone: str | None = None,
+) -> dict[str, list[str]]:
+    """Every problem sign-up would report for this input, by field, creating nothing.
+
+    For a page whose form already refused some fields, so a taken username or a common password is
+    reported with them rather than after they are fixed. Like sign-up, it never says an email is taken.
+    """
+    problems = Problems()
+    _clean_signup(problems, first_name=first_name, last_name=last_name, username=username, email=email,
+                  password=password, repeat_password=repeat_password, timezone=timezone)
+    return problems.fields
+
+
+def _clean_signup(problems: Problems, *, first_name, last_name, username, email, password,
+                  repeat_password, timezone) -> tuple[dict, str]:
+    """Sign-up's input cleaned, and its problems recorded: every field, and a taken username (never a
+    taken email: see `register_user`)."""
+    data = _clean_profile(problems, {"first_name": first_name, "last_name": last_name,
+                                     "username": username, "email": email})
+    zone = clean_timezone(problems, "timezone", timezone or "UTC")
+    for problem in password_problems(password):
+        problems.add("password", problem)
+    if repeat_password is not None and repeat_password != password:
+        problems.add("repeat_password", "The two passwords do not match.")
+    _check_unique(problems, username=data["username"], email=None, user_id=None)
+    return data, zone
 
 
 def signup_message(address: str) -> str:

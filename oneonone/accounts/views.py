@@ -66,7 +66,23 @@ def signup():
             flash(services.signup_message(user.email), "success")
             session["signin_email"] = user.email  # prefills sign-in, without putting it in a URL
             return redirect(url_for("accounts.signin"))
+    elif form.is_submitted() and "csrf_token" not in form.errors:
+        _add_signup_problems(form)
     return render_template("accounts/signup.html", form=form), (400 if form.errors else 200)
+
+
+def _add_signup_problems(form: SignupForm) -> None:
+    """Beside the form's own errors, what sign-up would also refuse (a taken username, a common
+    password), so every problem is reported at once; a field the form refused keeps its message."""
+    problems = services.signup_problems(
+        first_name=form.first_name.data, last_name=form.last_name.data, username=form.username.data,
+        email=form.email.data, password=form.password.data, repeat_password=form.repeat_password.data,
+        timezone=form.timezone.data,
+    )
+    for name, messages in problems.items():
+        field = getattr(form, name, None)
+        if field is not None and not field.errors:
+            field.errors = list(messages)
 
 
 @bp.route("/signin", methods=["GET", "POST"])

@@ -1,22 +1,23 @@
 """Calendar and timeslot forms: text in, typed values out (dates, times, ints, a set of weekdays).
 
-The services hold the rules; these catch the obvious."""
+The services hold the rules; these catch the obvious, each in the product's words: text that is not
+a date, a time or a number gets an example of what to type, not the library's default message."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
-    DateTimeLocalField,
-    IntegerField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
-    TimeField,
 )
+from wtforms import DateField as _DateField
+from wtforms import DateTimeLocalField as _DateTimeLocalField
+from wtforms import IntegerField as _IntegerField
+from wtforms import TimeField as _TimeField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..timezones import timezone_choices
@@ -27,6 +28,34 @@ from .timeslots import WEEKDAYS_PROBLEM
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 WEEKDAY_LABELS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class _OwnWords:
+    """A field whose unparsable text is refused with `unparsable` instead of WTForms' message."""
+
+    unparsable = ""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(self.unparsable) from None
+
+
+class DateField(_OwnWords, _DateField):
+    unparsable = "Enter a date such as 2030-03-04."
+
+
+class TimeField(_OwnWords, _TimeField):
+    unparsable = "Enter a time such as 09:30."
+
+
+class DateTimeLocalField(_OwnWords, _DateTimeLocalField):
+    unparsable = "Enter a date and time such as 2030-03-04 17:00."
+
+
+class IntegerField(_OwnWords, _IntegerField):
+    unparsable = "Enter a whole number of minutes, such as 30."
 
 
 class CalendarForm(FlaskForm):
@@ -49,7 +78,7 @@ class CalendarForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.timezone.choices = list(timezone_choices())
+        self.timezone.choices = list(timezone_choices(self.timezone.data))
 
 
 class DeleteCalendarForm(FlaskForm):

@@ -24,16 +24,49 @@
       done();
     }
   });
-  // A time zone select marked data-detect-timezone starts at the browser's zone when asked.
+  // A time zone select marked data-detect-timezone starts at the browser's zone when asked
+  // (an old name the browser reports, such as Asia/Calcutta, is looked up in data-zone-aliases).
   document.querySelectorAll("select[data-detect-timezone]").forEach(function (select) {
     if (select.getAttribute("data-detect-timezone") !== "1") return;
     try {
       var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      var aliases = JSON.parse(select.getAttribute("data-zone-aliases") || "{}");
+      if (zone && !select.querySelector('option[value="' + zone + '"]') && aliases[zone]) zone = aliases[zone];
       if (zone && select.querySelector('option[value="' + zone + '"]')) {
         select.value = zone;
         if (select.hasAttribute("data-autosubmit")) select.form.submit();
       }
     } catch (e) { /* keep the server's default */ }
+  });
+  // A search box above a time zone select narrows its options to the zones whose name holds every
+  // word typed, and selects the first of them; an empty box brings the whole list back.
+  document.querySelectorAll("input[data-zone-filter]").forEach(function (input) {
+    var select = document.getElementById(input.getAttribute("data-zone-filter"));
+    if (!select) return;
+    var all = Array.prototype.slice.call(select.options);
+    var count = document.getElementById(input.id + "-count");
+    var words = function (text) { return text.toLowerCase().replace(/[_/]+/g, " "); };
+    input.closest("[data-zone-filter-box]").hidden = false;
+    input.addEventListener("input", function () {
+      var query = words(input.value).split(/\s+/).filter(Boolean);
+      var chosen = select.value;
+      var matches = all.filter(function (option) {
+        var text = words(option.value + " " + option.text);
+        return query.every(function (word) { return text.indexOf(word) !== -1; });
+      });
+      if (!matches.length) {
+        if (count) count.textContent = "No zone matches; the whole list is shown.";
+        matches = all;
+      } else if (count) {
+        count.textContent = query.length ? matches.length + (matches.length === 1 ? " zone matches." : " zones match.") : "";
+      }
+      select.replaceChildren.apply(select, matches);
+      var keep = matches.filter(function (option) { return option.value === chosen; });
+      select.value = keep.length ? chosen : matches[0].value;
+    });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { event.preventDefault(); select.focus(); }  // not a submit
+    });
   });
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });
