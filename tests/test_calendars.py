@@ -193,12 +193,12 @@ def test_create_without_deadline_or_zone_uses_owners_zone(owner, db):
         ({"end_date": "2030-06-02"}, "end_date", "The end date must be on or after the start date."),
         ({"end_date": "2031-06-14"}, "end_date", "The window can be at most 366 days long."),
         ({"start_date": ""}, "start_date", "Choose the first day."),
-        ({"start_date": "03/06/2030"}, "start_date", "Not a valid date value."),
+        ({"start_date": "03/06/2030"}, "start_date", "Enter a date such as 2030-03-04."),
         ({"start_date": "0001-01-01"}, "start_date", "enter a year between 1970 and 2999"),
         ({"timezone": "Mars/Olympus_Mons"}, "timezone", "Choose a known time zone"),
         ({"timezone": ""}, "timezone", "Choose a known time zone"),
         ({"response_deadline": "2030-03-31T01:30"}, "response_deadline", "does not exist in Europe/London"),
-        ({"response_deadline": "soon"}, "response_deadline", "Not a valid datetime value."),
+        ({"response_deadline": "soon"}, "response_deadline", "Enter a date and time such as 2030-03-04 17:00."),
     ],
 )
 def test_create_calendar_refuses_bad_input(owner_client, db, changes, field, message):
@@ -235,6 +235,112 @@ def test_edit_calendar_can_clear_the_deadline(owner_client, make_calendar, owner
     assert owner_client.post(f"/calendars/{calendar.id}/edit", data=data).status_code == 302
     db.session.refresh(calendar)
     assert calendar.response_deadline is None
+
+
+# ---- the response deadline: only a future one can be set, and it is shown with its zone -------
+
+PAST_DEADLINE = "The response deadline must be in the future."
+
+
+def _form_time(moment: dt.datetime, zone: ZoneInfo = LONDON) -> str:
+    """`moment` as the calendar form's datetime-local field writes it (to the minute)."""
+    return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+
+
+def _under_deadline_field(html: str, message: str) -> bool:
+    return bool(re.search(rf'id="response_deadline"[^>]*>.*?invalid-feedback[^>]*>[^<]*{re.escape(message)}',
+                          html, re.S))
+
+
+@pytest.mark.parametrize("ago", [dt.timedelta(days=400), dt.timedelta(days=1), dt.timedelta(minutes=2)])
+def test_create_form_refuses_a_deadline_in_the_past(owner_client, db, ago):
+    deadline = _form_time(dt.datetime.now(UTC) - ago)
+    response = owner_client.post("/calendars/new", data={**GOOD_CALENDAR, "response_deadline": deadline})
+    assert response.status_code == 400
+    assert _under_deadline_field(text(response), PAST_DEADLINE)
+    assert count(db, Calendar) == 0
+
+
+@pytest.mark.parametrize("before", [None, utc(2030, 3, 1, 17), "passed"])
+def test_edit_form_refuses_setting_a_deadline_in_the_past(owner_client, make_calendar, owner, db, before):
+    now = dt.datetime.now(UTC).replace(microsecond=0)
+    before = now - dt.timedelta(days=3) if before == "passed" else before
+    calendar = make_calendar(owner, timezone="Europe/London", response_deadline=before)
+    data = {"name": "Renamed", "start_date": "2030-03-04", "end_date": "2030-03-08",
+            "timezone": "Europe/London", "response_deadline": _form_time(now - dt.timedelta(days=1))}
+    response = owner_client.post(f"/calendars/{calendar.id}/edit", data=data)
+    assert response.status_code == 400
+    assert _under_deadline_field(text(response), PAST_DEADLINE)
+    db.session.refresh(calendar)
+    assert (calendar.name, calendar.response_deadline) == ("Interview day", before)
+
+
+def test_edit_keeps_an_already_passed_deadline_left_as_it_was(owner_client, make_calendar, owner, db):
+    # Set through the API to the second; the form shows it to the minute and sends that back.
+    passed = (dt.datetime.now(UTC) - dt.timedelta(days=2)).replace(second=30, microsecond=0)
+    calendar = make_calendar(owner, timezone="Europe/London", response_deadline=passed)
+    form = text(owner_client.get(f"/calendars/{calendar.id}/edit"))
+    shown = re.search(r'id="response_deadline"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*id="response_deadline"',
+                      form)
+    assert shown and _form_time(passed) in shown.groups()
+    data = {"name": "Renamed", "start_date": "2030-03-04", "end_date": "2030-03-08",
+            "timezone": "Europe/London", "response_deadline": _form_time(passed)}
+    response = owner_client.post(f"/calendars/{calendar.id}/edit", data=data)
+    assert response.status_code == 302, text(response)
+    db.session.refresh(calendar)
+    assert (calendar.name, calendar.response_deadline) == ("Renamed", passed)
+
+
+def test_update_service_refuses_a_past_deadline_unless_it_is_the_one_already_set(calendar, db):
+    passed = dt.datetime.now(UTC).replace(microsecond=0) - dt.timedelta(hours=1)
+    with pytest.raises(ValidationError) as caught:
+        services.update_calendar(calendar, {"response_deadline": passed})
+    assert caught.value.fields == {"response_deadline": [PAST_DEADLINE]}
+    calendar.response_deadline = passed
+    services.update_calendar(calendar, {"name": "Renamed", "response_deadline": passed})
+    assert (calendar.name, calendar.response_deadline) == ("Renamed", passed)
+    with pytest.raises(ValidationError, match=PAST_DEADLINE) as caught:
+        services.update_calendar(calendar, {"response_deadline": passed - dt.timedelta(minutes=5)})
+    assert caught.value.fields == {"response_deadline": [PAST_DEADLINE]}
+
+
+@pytest.fixture
+def owner_api(client, owner):
+    """Send JSON to the API with the owner's bearer token."""
+    from oneonone.accounts.services import issue_api_token
+    from oneonone.transaction import unit_of_work
+
+    with unit_of_work():
+        token = issue_api_token(owner)
+    return lambda body: client.post("/api/calendars/", json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.mark.parametrize("deadline", ["2020-01-31T17:00", "2020-01-31T17:00:00+00:00", "past"])
+def test_api_refuses_a_deadline_in_the_past_naming_it(owner_api, db, deadline):
+    if deadline == "past":
+        deadline = (dt.datetime.now(UTC) - dt.timedelta(seconds=5)).isoformat()
+    body = {"name": "Office hours", "start_date": "2030-03-04", "end_date": "2030-03-08",
+            "timezone": "Europe/London", "response_deadline": deadline}
+    response = owner_api(body)
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {"response_deadline": [PAST_DEADLINE]}
+    # Named with the other problems at once, when another field cannot even be read.
+    response = owner_api({**body, "start_date": "04/03/2030"})
+    assert response.status_code == 400
+    assert {"start_date", "response_deadline"} <= set(response.get_json()["fields"])
+    assert response.get_json()["fields"]["response_deadline"] == [PAST_DEADLINE]
+    assert count(db, Calendar) == 0
+    assert owner_api({**body, "response_deadline": "2030-03-01T17:00"}).status_code == 201
+
+
+def test_calendar_page_shows_the_deadline_with_its_zone(owner_client, make_calendar, owner, db):
+    calendar = make_calendar(owner, timezone="America/New_York", response_deadline=utc(2030, 3, 1, 22))
+    html = text(owner_client.get(f"/calendars/{calendar.id}/"))
+    assert "Answers close Fri 01 Mar 2030, 17:00 (America/New_York)" in html
+    calendar.response_deadline = utc(2020, 3, 2, 22)
+    db.session.commit()
+    html = text(owner_client.get(f"/calendars/{calendar.id}/"))
+    assert "Answers closed Mon 02 Mar 2020, 17:00 (America/New_York)" in html
 
 
 @pytest.mark.parametrize(
@@ -405,7 +511,7 @@ def test_slots_may_touch_end_to_start(owner_client, calendar, make_timeslot, db)
         (slot_form(start="09:15", end="09:45"), "start_time", "Overlaps the slot Tue 05 Mar 2030, 09:00–09:30."),
         (slot_form(start="08:00", end="11:00"), "start_time", "Overlaps the slot Tue 05 Mar 2030, 09:00–09:30."),
         (slot_form(date=""), "date", "Choose the date."),
-        (slot_form(start="9 o'clock"), "start_time", "Not a valid time value."),
+        (slot_form(start="9 o'clock"), "start_time", "Enter a time such as 09:30."),
         (slot_form(end=""), "end_time", "Enter the end time."),
     ],
 )
@@ -652,12 +758,12 @@ def test_series_with_a_clash_adds_nothing(owner_client, calendar, make_timeslot,
         ({"weekdays": ["5", "6"]}, "No Sat, Sun falls between Mon 04 Mar 2030 and Fri 08 Mar 2030."),
         ({"length_minutes": "0"}, "Slot length must be between 5 and 1440."),
         ({"length_minutes": "-30"}, "Slot length must be between 5 and 1440."),
-        ({"length_minutes": "half an hour"}, "Not a valid integer value."),
+        ({"length_minutes": "half an hour"}, "Enter a whole number of minutes, such as 30."),
         ({"length_minutes": ""}, "Enter the slot length in minutes."),
         ({"length_minutes": "240"}, "A 240-minute slot does not fit between 09:00 and 12:00."),
         ({"gap_minutes": "-5"}, "Gap must be between 0 and 1440."),
         ({"end": "09:00"}, "The end of the day&#39;s slots must be after their start."),
-        ({"start": "nine"}, "Not a valid time value."),
+        ({"start": "nine"}, "Enter a time such as 09:30."),
         ({"first_day": "2030-03-01"}, "The first day must be within the window"),
         ({"last_day": "2030-03-11"}, "The last day must be within the window"),
         ({"first_day": "2030-03-07", "last_day": "2030-03-05"}, "The last day must be on or after the first day."),

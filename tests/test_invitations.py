@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -181,6 +182,130 @@ def test_pick_page_after_finalization_shows_the_meeting(client, setup, make_invi
     response = client.post(f"/pick/{token}", data={f"slot-{ten.id}": "preferred"})
     assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 1
+
+
+# ---- the pick page: the deadline with its zone, and the invitee's answers after a confirmation --
+
+RADIO_RE = re.compile(r'<input type="radio"[^>]*>')
+
+
+def _choices(html: str) -> dict[int, tuple[str | None, bool]]:
+    """Per slot offered on the pick page: the value checked ("" for can't) and whether it is read-only."""
+    slots: dict[int, tuple[str | None, bool]] = {}
+    for tag in RADIO_RE.findall(html):
+        slot_id = int(re.search(r'name="slot-(\d+)"', tag).group(1))
+        checked, disabled = slots.get(slot_id, (None, True))
+        if re.search(r"\schecked\b", tag):
+            checked = re.search(r'value="([^"]*)"', tag).group(1)
+        slots[slot_id] = (checked, disabled and bool(re.search(r"\sdisabled\b", tag)))
+    return slots
+
+
+@pytest.mark.parametrize(("tz", "shown"), [
+    ("Europe/London", "Fri 31 May 2030, 17:00 (Europe/London)"),
+    ("America/New_York", "Fri 31 May 2030, 12:00 (America/New_York)"),
+    ("Asia/Tokyo", "Sat 01 Jun 2030, 01:00 (Asia/Tokyo)"),
+])
+def test_pick_page_shows_the_deadline_in_its_zone_with_the_zones_name(client, setup, make_invitee, db, tz, shown):
+    calendar, ada, _, nine, _ = setup
+    calendar.response_deadline = dt.datetime(2030, 5, 31, 16, tzinfo=dt.UTC)  # 17:00 in London
+    db.session.commit()
+    invitee, token = make_invitee(calendar, ada)
+    words = re.sub(r"<[^>]+>", "", client.get(f"/pick/{token}?tz={tz}").get_data(as_text=True))
+    assert f"Answers close {shown}" in words
+    answers.save_picks(invitee, {nine.id: "preferred"})
+    db.session.commit()
+    text = client.get(f"/pick/{token}?tz={tz}").get_data(as_text=True)
+    assert "You answered on" in text and f"Answers close {shown}" in text
+
+
+def test_pick_page_says_when_the_deadline_passed_with_the_zones_name(client, setup, make_invitee, db):
+    calendar, ada, *_ = setup
+    passed = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(days=1)
+    calendar.response_deadline = passed
+    db.session.commit()
+    _, token = make_invitee(calendar, ada)
+    text = client.get(f"/pick/{token}?tz=America/New_York").get_data(as_text=True)
+    shown = passed.astimezone(ZoneInfo("America/New_York")).strftime("%a %d %b %Y, %H:%M")
+    assert f"The response deadline, {shown} (America/New_York), has passed" in text
+
+
+def test_invitation_email_gives_the_deadline_with_its_zone(owner_client, setup, mailbox, db):
+    calendar, ada, *_ = setup
+    calendar.response_deadline = dt.datetime(2030, 5, 31, 16, tzinfo=dt.UTC)
+    db.session.commit()
+    owner_client.post(f"/calendars/{calendar.id}/invitees", data={"contact_id": str(ada.id)})
+    [message] = mailbox.to("ada@example.org")
+    for part in ("text/plain", "text/html"):
+        assert re.search(r"Please answer by (<strong>)?Fri 31 May 2030, 17:00(</strong>)? \(Europe/London\)",
+                         text_of(message, part))
+
+
+@pytest.fixture
+def bob_has_nine(setup, make_invitee, make_event, db):
+    """Ada invited, who answered nine preferred and ten if need be; Bob's meeting is at nine."""
+    calendar, ada, bob, nine, ten = setup
+    invitee, token = make_invitee(calendar, ada)
+    make_invitee(calendar, bob)
+    answers.save_picks(invitee, {nine.id: "preferred", ten.id: "if_need_be"})
+    db.session.commit()
+    confirmations.set_pick_confirmed(make_event(nine, bob), True)
+    db.session.commit()
+    return token
+
+
+def _says_nothing_of_bob(text: str) -> None:
+    assert "Already taken" not in text and "taken" not in text.lower()
+    assert "Bob" not in text and "Babbage" not in text
+
+
+def test_a_slot_confirmed_to_someone_else_is_no_longer_offered(client, setup, bob_has_nine, db):
+    _calendar, _ada, _bob, nine, ten = setup
+    text = client.get(f"/pick/{bob_has_nine}?tz=Europe/London").get_data(as_text=True)
+    _says_nothing_of_bob(text)
+    assert f'slot-label-{nine.id}"' not in text and "09:00–09:30" not in text
+    assert _choices(text) == {ten.id: ("if_need_be", False)}
+    # Saving what the page sends keeps the answer given for nine before Bob's meeting.
+    response = client.post(f"/pick/{bob_has_nine}", data={f"slot-{ten.id}": "preferred", "tz": "Europe/London",
+                                                          **_hidden_slots(text)})
+    assert response.status_code == 302
+    picks = dict(db.session.execute(sa.select(Event.timeslot_id, Event.preference)
+                                    .where(Event.confirmed.is_(False))).all())
+    assert picks == {nine.id: "preferred", ten.id: "preferred"}
+
+
+def _hidden_slots(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="(slot-\d+)" value="([^"]*)">', html))
+
+
+def test_after_their_own_confirmation_the_invitee_sees_every_answer_read_only(client, setup, bob_has_nine, db):
+    _calendar, ada, _bob, nine, ten = setup
+    ada_ten = db.session.scalar(sa.select(Event).where(Event.contact_id == ada.id, Event.timeslot_id == ten.id))
+    confirmations.set_pick_confirmed(ada_ten, True)
+    db.session.commit()
+    text = client.get(f"/pick/{bob_has_nine}?tz=Europe/London").get_data(as_text=True)
+    _says_nothing_of_bob(text)
+    assert "Your meeting is confirmed" in text
+    assert _choices(text) == {nine.id: ("preferred", True), ten.id: ("if_need_be", True)}
+
+
+def test_after_the_deadline_the_invitee_sees_every_answer_read_only(client, setup, bob_has_nine, db):
+    calendar, _ada, _bob, nine, ten = setup
+    calendar.response_deadline = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    db.session.commit()
+    text = client.get(f"/pick/{bob_has_nine}?tz=Europe/London").get_data(as_text=True)
+    _says_nothing_of_bob(text)
+    assert _choices(text) == {nine.id: ("preferred", True), ten.id: ("if_need_be", True)}
+
+
+def test_the_invitees_timeslot_listing_says_nothing_of_others_meetings(client, setup, bob_has_nine):
+    calendar, _ada, _bob, nine, ten = setup
+    response = client.get(f"/api/calendars/{calendar.id}/timeslots/",
+                          headers={"Authorization": f"Bearer {bob_has_nine}"})
+    assert response.status_code == 200
+    listed = response.get_json()
+    assert [slot["id"] for slot in listed] == [nine.id, ten.id]
+    assert all(set(slot) == {"id", "calendar", "start_time", "end_time", "high_priority"} for slot in listed)
 
 
 def test_owner_sees_status_and_matrix(owner_client, setup, make_invitee, client, db):

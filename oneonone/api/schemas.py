@@ -252,7 +252,8 @@ class CalendarCreateSchema(RequestSchema):
     timezone = Text(metadata={"description": "An IANA time zone (default: yours)."})
     response_deadline = IsoDateTime("Response deadline", allow_none=True, metadata={
         "description": "Invitees can answer until then (ISO 8601; without an offset, in the "
-                       "calendar's zone)."})
+                       "calendar's zone). It must be in the future: a past one is refused (400 naming "
+                       "response_deadline)."})
 
     def rule_problems(self, valid: dict) -> dict[str, list[str]]:
         """When some fields cannot be read, what the calendar rules say of the others."""

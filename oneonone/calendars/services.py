@@ -6,7 +6,8 @@ this one, so calendars never touch them directly: deleting a calendar sends `cal
 .ics, for each invitee with an upcoming confirmed meeting. The emails are outbox rows written in the
 same transaction and sent after the request's transaction commits (none if it rolls back). What the
 pages show about invitations (counts, upcoming meetings) is asked the same way, with `answers`.
-Changing a calendar's name, window or zone emails nobody.
+Changing a calendar's name, window or zone emails nobody. A response deadline newly set or changed
+must be in the future; one already passed may stay while other fields are edited.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 
 from ..accounts.models import User
 from ..accounts.services import account_deleting
+from ..db_types import utcnow
 from ..exceptions import NotFoundError, ValidationError
 from ..extensions import db
 from ..pagination import Page, clamp_page_args, paginate
@@ -36,6 +38,7 @@ from .times import in_year_range, to_utc, window_bounds
 NAME_MAX = 50
 WINDOW_MAX_DAYS = 366
 CALENDAR_FIELDS = frozenset({"name", "start_date", "end_date", "timezone", "response_deadline"})
+PAST_DEADLINE = "The response deadline must be in the future."
 
 
 @dataclass(frozen=True)
@@ -136,11 +139,33 @@ def _check_window(problems: Problems, start: dt.date | None, end: dt.date | None
         problems.add("end_date", f"The window can be at most {WINDOW_MAX_DAYS} days long.")
 
 
-def _check_deadline(problems: Problems, deadline: dt.datetime | None, zone_name: str) -> dt.datetime | None:
-    """The deadline in UTC (naive = the calendar's wall-clock time); None when there is none."""
+def _is_the_set_deadline(value: dt.datetime, current: dt.datetime | None, zone: ZoneInfo) -> bool:
+    """Whether `value` is the deadline already set, sent back: the same instant or, naive, its
+    wall-clock time in the calendar's zone to the minute (as the edit form shows and sends it)."""
+    if current is None:
+        return False
+    if value.tzinfo is not None and value.utcoffset() is not None:
+        return value.replace(microsecond=0) == current
+    shown = current.astimezone(zone).replace(tzinfo=None)
+    return value.replace(microsecond=0) in (shown, shown.replace(second=0))
+
+
+def _check_deadline(problems: Problems, deadline: dt.datetime | None, zone_name: str, *,
+                    current: dt.datetime | None = None, current_zone: ZoneInfo | None = None) -> dt.datetime | None:
+    """The deadline in UTC (naive = the calendar's wall-clock time); None when there is none.
+
+    A deadline newly set or changed must be in the future (one in the past would close answers at
+    once); one that has passed may stay as it is (`current`, set in `current_zone`), so the calendar's
+    other fields can still be edited."""
     if deadline is None:
         return None
-    return to_utc(problems, "response_deadline", deadline, "Response deadline", ZoneInfo(zone_name))
+    now = utcnow()
+    if current is not None and current <= now and _is_the_set_deadline(deadline, current, current_zone):
+        return current
+    moment = to_utc(problems, "response_deadline", deadline, "Response deadline", ZoneInfo(zone_name))
+    if moment is not None and moment <= now:
+        problems.add("response_deadline", PAST_DEADLINE)
+    return moment
 
 
 def _check_new_calendar(problems: Problems, owner: User, *, name: str | None, start_date: dt.date | None,
@@ -208,7 +233,8 @@ def update_calendar(calendar: Calendar, changes: dict[str, Any]) -> Calendar:
                  if "timezone" in changes else calendar.timezone)
     deadline = calendar.response_deadline
     if "response_deadline" in changes and "timezone" not in problems:
-        deadline = _check_deadline(problems, changes["response_deadline"], zone_name)
+        deadline = _check_deadline(problems, changes["response_deadline"], zone_name,
+                                   current=calendar.response_deadline, current_zone=calendar.zone)
     window_ok = not any(name in problems for name in ("start_date", "end_date", "timezone"))
     if start is not None and end is not None and window_ok:
         begin, finish = window_bounds(start, end, ZoneInfo(zone_name))

@@ -8,8 +8,8 @@ at once (`save_picks`); the API records one pick at a time (`add_pick`). Both go
 1. answers are open (`closed_reason`, which the pick page shows too): the invitee has no meeting
    yet (409), and the response deadline has not passed (403);
 2. every slot is one of this calendar's and every preference one of PREFERENCES (400, naming each);
-3. nobody picks anew a slot that someone else's meeting holds (the API answers 409; the page shows
-   such slots disabled, so a choice for one is dropped). A pick made before that meeting stays.
+3. nobody picks anew a slot that someone else's meeting holds (the API answers 409; the page does
+   not offer such slots, so a choice for one is dropped). A pick made before that meeting stays.
 
 Answering takes the calendar's row lock, which confirming takes too, and decides on what it reads
 under it. No mail is sent here.

@@ -172,7 +172,6 @@ class SlotChoice:
     end: dt.datetime
     calendar_start: dt.datetime  # in the calendar's zone
     choice: str | None  # the invitee's pick's preference, None for can't
-    taken: bool  # someone else's meeting
     mine: bool  # the invitee's meeting
 
 
@@ -182,10 +181,16 @@ class PickPage:
     closed: str | None  # why answers are closed ("deadline" / "confirmed"), or None
     confirmed: SlotChoice | None  # the invitee's meeting
     picked: int
+    # While answers are open, the invitee's picks on slots that others' meetings hold (slot id ->
+    # preference): those slots are not offered, and the page sends these back unchanged.
+    kept: dict[int, str]
 
 
 def pick_page(invitee: Invitee, zone_name: str) -> PickPage:
-    """Everything the pick page shows, with times in `zone_name`."""
+    """Everything the pick page shows, with times in `zone_name`.
+
+    Once answers are closed the page shows the invitee's answer for every slot, read-only. While
+    they are open, a slot that someone else's meeting holds is not offered; nothing tells whose it is."""
     zone, calendar_zone = ZoneInfo(zone_name), ZoneInfo(invitee.calendar.timezone)
     slots = db.session.scalars(
         sa.select(Timeslot).where(Timeslot.calendar_id == invitee.calendar_id).order_by(Timeslot.start_time)).all()
@@ -196,17 +201,18 @@ def pick_page(invitee: Invitee, zone_name: str) -> PickPage:
     mine = {p.timeslot_id: p.preference for p in picks if p.contact_id == invitee.contact_id}
     taken = {p.timeslot_id for p in picks if p.confirmed and p.contact_id != invitee.contact_id}
     my_meeting = next((p.timeslot_id for p in picks if p.confirmed and p.contact_id == invitee.contact_id), None)
+    closed = closed_reason(invitee.calendar, has_meeting=my_meeting is not None)
+    offered = slots if closed else [slot for slot in slots if slot.id not in taken]
     choices = [
         SlotChoice(slot, slot.start_time.astimezone(zone), slot.end_time.astimezone(zone),
-                   slot.start_time.astimezone(calendar_zone), mine.get(slot.id), slot.id in taken,
-                   slot.id == my_meeting)
-        for slot in slots
+                   slot.start_time.astimezone(calendar_zone), mine.get(slot.id), slot.id == my_meeting)
+        for slot in offered
     ]
     days: list[tuple[dt.date, list[SlotChoice]]] = []
     for choice in choices:
         if not days or days[-1][0] != choice.start.date():
             days.append((choice.start.date(), []))
         days[-1][1].append(choice)
-    closed = closed_reason(invitee.calendar, has_meeting=my_meeting is not None)
     confirmed = next((c for c in choices if c.mine), None)
-    return PickPage(days=days, closed=closed, confirmed=confirmed, picked=len(mine))
+    kept = {} if closed else {slot_id: mine[slot_id] for slot_id in sorted(taken) if slot_id in mine}
+    return PickPage(days=days, closed=closed, confirmed=confirmed, picked=len(mine), kept=kept)
