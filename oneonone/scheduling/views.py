@@ -79,7 +79,7 @@ def invitees(calendar_id: int):
     return render_template(
         "scheduling/invitees.html", calendar=calendar, page=view.page, rows=view.page.items,
         uninvited=view.uninvited, max_choices=pages.MAX_INVITE_CHOICES, slots=view.slots,
-        taken_by=view.taken_by, new_links=view.new_links, labels=PREFERENCE_LABELS,
+        taken_by=view.taken_by, totals=view.totals, new_links=view.new_links, labels=PREFERENCE_LABELS,
         waiting=view.waiting, undelivered=view.undelivered,
     )
 
