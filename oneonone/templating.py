@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from markupsafe import Markup, escape
 
-from .timezones import alias_targets, common_timezones
+from .timezones import alias_targets, common_timezones, timezone_choices
 from .wording import plural
 
 
@@ -41,8 +41,7 @@ def format_date(value: dt.date | dt.datetime | None, fmt: str = "%a %d %b %Y") -
 
 @cache
 def _timezone_options_html() -> str:
-    return "".join(f'<option value="{escape(name)}">{escape(name.replace("_", " "))}</option>'
-                   for name in common_timezones())
+    return "".join(f'<option value="{escape(name)}">{escape(label)}</option>' for name, label in timezone_choices())
 
 
 def timezone_options(selected: str | None = None) -> Markup:

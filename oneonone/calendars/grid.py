@@ -29,6 +29,10 @@ class SlotSummary:
     def confirmed(self) -> bool:
         return self.confirmed_contact_id is not None
 
+    @property
+    def if_need_be(self) -> int:
+        return self.picks - self.preferred  # a pick is preferred or if need be
+
 
 @dataclass
 class GridSlot:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
 from ..accounts.models import User
+from ..calendars.grid import SlotSummary
 from ..calendars.models import Calendar, Timeslot
 from ..contacts.models import Contact
 from ..email import undelivered_for_invitees
@@ -24,7 +25,7 @@ from ..pagination import Page, paginate
 from . import suggest
 from .answers import closed_reason
 from .invitations import visible_link
-from .models import IF_NEED_BE, PREFERRED, Event, Invitee
+from .models import PREFERRED, Event, Invitee
 from .suggestions import Suggestions, suggest_for_calendar
 
 MAX_INVITE_CHOICES = 200  # beyond this many uninvited contacts, "Invite all" is the way
@@ -97,25 +98,12 @@ def _links_issued_since(invitees: list[Invitee], since: dt.datetime | None) -> d
 
 
 @dataclass
-class SlotTotals:
-    """Who can make one slot, over every invitee of the calendar."""
-
-    preferred: int
-    if_need_be: int
-    meeting_with: str | None  # the full name of whoever holds the slot's meeting
-
-    @property
-    def can(self) -> int:
-        return self.preferred + self.if_need_be
-
-
-@dataclass
 class InviteesPage:
     page: Page  # of InviteeRow
     uninvited: list[Contact]
     slots: list[Timeslot]  # in time order
     taken_by: dict[int, int]  # slot id -> the contact whose meeting it holds
-    totals: dict[int, SlotTotals]  # slot id -> how many can make it, and its meeting
+    totals: dict[int, SlotSummary]  # slot id -> its picks and its meeting, over every invitee
     new_links: dict[str, str]  # invitee id (as text) -> the link just issued, for "Copy"
     waiting: int  # invitees who have not answered
     undelivered: dict  # invitee id -> their undelivered email (see email.undelivered_for_invitees)
@@ -129,25 +117,26 @@ def invitees_page(owner: User, calendar: Calendar, *, page: int, per_page: int,
     invitees = [row.invitee for row in overview.items]
     # Each slot with whoever holds its meeting and its picks counted by preference, in one query.
     counts = (
-        sa.select(Event.timeslot_id,
-                  sa.func.sum(sa.case((Event.preference == PREFERRED, 1), else_=0)).label("preferred"),
-                  sa.func.sum(sa.case((Event.preference == IF_NEED_BE, 1), else_=0)).label("if_need_be"))
+        sa.select(Event.timeslot_id, sa.func.count().label("picks"),
+                  sa.func.count().filter(Event.preference == PREFERRED).label("preferred"))
         .where(Event.calendar_id == calendar.id).group_by(Event.timeslot_id).subquery())
     rows = db.session.execute(
         sa.select(Timeslot, Event.contact_id, Contact.first_name, Contact.last_name,
-                  counts.c.preferred, counts.c.if_need_be)
+                  counts.c.picks, counts.c.preferred)
         .outerjoin(Event, sa.and_(Event.timeslot_id == Timeslot.id, Event.confirmed))
         .outerjoin(Contact, Contact.id == Event.contact_id)
         .outerjoin(counts, counts.c.timeslot_id == Timeslot.id)
         .where(Timeslot.calendar_id == calendar.id).order_by(Timeslot.start_time)).all()
+    totals = {row.Timeslot.id: SlotSummary(
+        picks=row.picks or 0, preferred=row.preferred or 0, confirmed_contact_id=row.contact_id,
+        confirmed_name=f"{row.first_name} {row.last_name}".strip() if row.contact_id is not None else None,
+    ) for row in rows}
     return InviteesPage(
         page=overview,
         uninvited=_uninvited_contacts(owner, calendar),
         slots=[row.Timeslot for row in rows],
-        taken_by={row.Timeslot.id: row.contact_id for row in rows if row.contact_id is not None},
-        totals={row.Timeslot.id: SlotTotals(
-            int(row.preferred or 0), int(row.if_need_be or 0),
-            f"{row.first_name} {row.last_name}".strip() if row.contact_id is not None else None) for row in rows},
+        taken_by={slot_id: s.confirmed_contact_id for slot_id, s in totals.items() if s.confirmed},
+        totals=totals,
         new_links=_links_issued_since(invitees, links_since),
         waiting=unanswered_count(calendar),
         undelivered=undelivered_for_invitees([invitee.id for invitee in invitees]),
