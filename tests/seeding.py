@@ -48,6 +48,7 @@ class Seeded:
     picks: int
     pick_token: str  # an invitee who answered and has no meeting yet
     pick_contact_id: int
+    pick_invitee_id: int
     pick_answer: dict[int, str]  # that invitee's current answer: slot id -> preference
     pick_event_id: int  # one of that invitee's events
     confirmed_token: str  # an invitee whose meeting is confirmed
@@ -145,7 +146,7 @@ def seed_owner_calendar(
     invited, uninvited = contact_ids[:invitees], contact_ids[invitees:]
 
     tokens = [new_link_token() for _ in invited]
-    _insert(Invitee, [
+    invitee_ids = _insert(Invitee, [
         {"calendar_id": calendar_id, "contact_id": contact_id, "token_hash": token_hash,
          "responded_at": now if n < answered else None, "timezone": timezone if n < answered else None}
         for n, (contact_id, (_token, token_hash)) in enumerate(zip(invited, tokens, strict=True))])
@@ -172,6 +173,7 @@ def seed_owner_calendar(
         name=name, owner_id=owner_id, email=f"{name}@example.com", password=password,
         calendar_id=calendar_id, timeslot_ids=timeslot_ids, contact_ids=invited,
         uninvited_contact_ids=uninvited, picks=picks, pick_token=tokens[0][0], pick_contact_id=invited[0],
+        pick_invitee_id=invitee_ids[0],
         pick_answer={row["timeslot_id"]: row["preference"] for row in first},
         pick_event_id=event_ids[0], confirmed_token=tokens[confirmed_n][0],
         confirmed_contact_id=invited[confirmed_n],

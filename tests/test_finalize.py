@@ -86,8 +86,9 @@ def test_confirming_unconfirms_the_slots_other_event_and_moves_keep_the_uid(owne
     bob_invitee = db.session.scalar(sa.select(Invitee).where(Invitee.contact_id == bob.id))
     owner_client.post(f"/calendars/{calendar.id}/invitees/{ada_invitee.id}/confirm", data={"timeslot_id": nine.id})
     first = _vevent(mailbox.to("ada@example.org")[-1])
-    # Bob takes 09:00: Ada's meeting there is cancelled for her.
-    owner_client.post(f"/calendars/{calendar.id}/invitees/{bob_invitee.id}/confirm", data={"timeslot_id": nine.id})
+    # Bob takes 09:00 (the owner accepts cancelling Ada's meeting): it is cancelled for her.
+    owner_client.post(f"/calendars/{calendar.id}/invitees/{bob_invitee.id}/confirm",
+                      data={"timeslot_id": nine.id, "replaces": ada.id})
     assert _event(db, bob, nine).confirmed and not _event(db, ada, nine).confirmed
     cancel = mailbox.to("ada@example.org")[-1]
     assert _ics(cancel)["METHOD"] == "CANCEL" and cancel["Subject"] == 'Cancelled: "Interviews"'
@@ -152,5 +153,20 @@ def test_confirm_choices_say_when_a_slot_is_taken(owner_client, day, db):
     text = owner_client.get(f"/calendars/{calendar.id}/invitees").get_data(as_text=True)
     ada_invitee = db.session.scalar(sa.select(Invitee).where(Invitee.contact_id == ada.id))
     ada_row = text.split(f'id="invitee-{ada_invitee.id}"')[1].split("</tr>")[0]
-    assert "09:00 · Preferred · taken: confirming moves the other meeting out" in ada_row
+    assert "09:00 · Preferred · Bob Babbage’s meeting" in ada_row
     assert "10:00 · If need be</option>" in ada_row
+
+
+def test_confirming_a_schedule_counts_only_new_meetings_and_warns_of_who_has_not_answered(
+        owner_client, day, db, make_contact, make_invitee, owner):
+    calendar, ada, bob, nine, ten, *_ = day
+    make_invitee(calendar, make_contact(owner=owner, first_name="Cy", last_name="Young", email="cy@example.org"))
+    with unit_of_work():
+        confirmations.finalize_schedule(calendar, [(ada.id, ten.id)])
+    text = owner_client.get(f"/calendars/{calendar.id}/suggestions").get_data(as_text=True)
+    best = text.split("Best schedule")[1].split("Option 2")[0]
+    assert "Confirm 1 new meeting and email that invitee? 1 invitee has not answered yet and would be left out." in best
+    assert "meeting(s)" not in text
+    response = owner_client.post(f"/calendars/{calendar.id}/suggestions/finalize",
+                                 data={"pair": [f"{ada.id}:{ten.id}", f"{bob.id}:{nine.id}"]}, follow_redirects=True)
+    assert "Schedule confirmed: 1 new meeting (1 already confirmed, unchanged)" in response.get_data(as_text=True)

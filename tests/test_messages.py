@@ -129,6 +129,18 @@ def test_signup_page_reports_a_short_password_with_a_taken_username(client, db, 
     assert page.count("Use at least 10 characters.") == 1  # said once, not by the form and the service
 
 
+def test_profile_page_reports_a_taken_username_with_the_other_problems(owner_client, owner, db, make_user):
+    make_user(username="grace")
+    response = owner_client.post("/accounts/profile", data={
+        "first_name": "", "last_name": owner.last_name, "username": "Grace", "email": owner.email,
+        "timezone": owner.timezone})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Enter your first name." in page and "That username is taken." in page
+    db.session.refresh(owner)
+    assert owner.username != "Grace"
+
+
 def test_signup_page_never_says_an_email_is_taken(client, db, make_user):
     """Bad fields beside a taken address read exactly as beside a new one (issue 16)."""
     taken = make_user(username="grace", email="grace@example.com")

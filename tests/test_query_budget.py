@@ -89,6 +89,9 @@ CASES = [
     Case("contacts.import_csv", "GET", "/contacts/import", "owner"),
     Case("contacts.import_sample", "GET", "/contacts/import/sample.csv", "owner"),
     Case("scheduling.invitees", "GET", "/calendars/{calendar_id}/invitees", "owner"),
+    Case("scheduling.confirm_page", "GET",
+         "/calendars/{calendar_id}/invitees/{invitee_id}/confirm?timeslot_id={timeslot_id}", "owner",
+         note="a slot with another's meeting"),
     Case("scheduling.suggestions", "GET", "/calendars/{calendar_id}/suggestions", "owner"),
     Case("scheduling.schedule_csv", "GET", "/calendars/{calendar_id}/schedule.csv", "owner"),
     Case("scheduling.feed", "GET", "/feed/{feed_token}.ics", "anon"),
@@ -151,7 +154,8 @@ def _owner(app: Flask, data: Seeded) -> Owner:
     assert response.status_code == 302, response.get_data(as_text=True)
     values = {
         "calendar_id": data.calendar_id, "timeslot_id": data.confirmed_timeslot_id,
-        "contact_id": data.pick_contact_id, "event_id": data.pick_event_id, "token": data.pick_token,
+        "contact_id": data.pick_contact_id,
+        "invitee_id": data.pick_invitee_id, "event_id": data.pick_event_id, "token": data.pick_token,
         "confirmed_token": data.confirmed_token, "feed_token": feed_token,
     }
     return Owner(data=data, browser=browser, api_token=api_token, feed_token=feed_token, values=values)

@@ -191,13 +191,9 @@ def authenticate(email: str | None, password: str | None) -> User | None:
     return user if user.check_password(password or "") else None
 
 
-def update_profile(user: User, changes: dict, *, current_password: str | None = None) -> User:
-    """Change names, username, email or time zone; a new email needs the current password.
-
-    A new email does not take effect yet: it waits in `pending_email` for the link mailed to it
-    (`recovery.verify_email`), and the current address is told of the request.
-    """
-    problems = Problems()
+def _check_profile(problems: Problems, user: User, changes: dict,
+                   current_password: str | None) -> tuple[dict, str | None]:
+    """The profile changes cleaned (with the email and time zone), their problems recorded."""
     merged = {
         "first_name": user.first_name, "last_name": user.last_name,
         "username": user.username, "email": user.email, **changes,
@@ -208,7 +204,27 @@ def update_profile(user: User, changes: dict, *, current_password: str | None = 
     if email_changed and "email" not in problems and not user.check_password(current_password or ""):
         problems.add("current_password", "Enter your current password to change your email.")
     _check_unique(problems, username=data["username"], email=data["email"], user_id=user.id)
+    return data, zone
+
+
+def profile_problems(user: User, changes: dict, *, current_password: str | None = None) -> dict[str, list[str]]:
+    """Everything `update_profile` would refuse, without changing anything (so that a form can
+    report every problem at once)."""
+    problems = Problems()
+    _check_profile(problems, user, changes, current_password)
+    return problems.fields
+
+
+def update_profile(user: User, changes: dict, *, current_password: str | None = None) -> User:
+    """Change names, username, email or time zone; a new email needs the current password.
+
+    A new email does not take effect yet: it waits in `pending_email` for the link mailed to it
+    (`recovery.verify_email`), and the current address is told of the request.
+    """
+    problems = Problems()
+    data, zone = _check_profile(problems, user, changes, current_password)
     problems.raise_if_any()
+    email_changed = data["email"] != user.email
     new_email = data.pop("email")
     for key, value in data.items():
         setattr(user, key, value)

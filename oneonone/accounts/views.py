@@ -79,10 +79,20 @@ def _add_signup_problems(form: SignupForm) -> None:
         email=form.email.data, password=form.password.data, repeat_password=form.repeat_password.data,
         timezone=form.timezone.data,
     )
+    _add_problems(form, problems)
+
+
+def _add_problems(form, problems: dict[str, list[str]]) -> None:
+    """Show the service's problems on the form's fields; a field the form refused keeps its message."""
     for name, messages in problems.items():
         field = getattr(form, name, None)
         if field is not None and not field.errors:
             field.errors = list(messages)
+
+
+def _profile_changes(form: ProfileForm) -> dict:
+    return {name: getattr(form, name).data
+            for name in ("first_name", "last_name", "username", "email", "timezone")}
 
 
 @bp.route("/signin", methods=["GET", "POST"])
@@ -151,8 +161,7 @@ def profile():
                       "success")
                 return redirect(url_for("accounts.profile"))
     elif form.validate_on_submit():
-        changes = {name: getattr(form, name).data
-                   for name in ("first_name", "last_name", "username", "email", "timezone")}
+        changes = _profile_changes(form)
         pending = current_user.pending_email
         try:
             services.update_profile(current_user, changes,
@@ -167,6 +176,10 @@ def profile():
             else:
                 flash("Your profile was saved.", "success")
             return redirect(url_for("accounts.profile"))
+    elif form.is_submitted() and "csrf_token" not in form.errors:
+        # The form refused some fields: say what else would be refused too (a taken username).
+        _add_problems(form, services.profile_problems(current_user, _profile_changes(form),
+                                                      current_password=form.current_password.data))
     status = 400 if (form.errors or password_form.errors) else 200
     return render_template(
         "accounts/profile.html", form=form, password_form=password_form,

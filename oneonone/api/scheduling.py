@@ -219,8 +219,13 @@ class EventDetail(MethodView):
         """Finalize a meeting (or undo it)
 
         `{"confirmed": true}` confirms the event: the invitee is emailed the time with an .ics file,
-        and every other event on the same timeslot is unconfirmed. `false` undoes it (the invitee is
-        emailed a cancellation).
+        and every other event on the same timeslot is unconfirmed, as the design document says:
+        another invitee's meeting in that slot is cancelled (they are emailed a cancellation) with
+        no confirmation step, unlike the owner's pages, which name them first. Confirming another
+        event of an invitee who has a meeting moves it: one "Moved" email naming the old time, with
+        the same calendar UID and a higher SEQUENCE. `false` undoes it (the invitee is emailed a
+        cancellation); an event the owner placed in a slot the invitee had not picked is then
+        deleted.
         """
         pick = answers.get_pick(current_owner(), event_id)
         return confirmations.set_pick_confirmed(pick, data["confirmed"])

@@ -15,6 +15,7 @@ what it reads under it, so a race is settled by the database, not by timing.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -25,7 +26,7 @@ from ..exceptions import ConflictError, ValidationError
 from ..extensions import db
 from ..transaction import lock_row
 from . import notify
-from .models import Event, Invitee
+from .models import IF_NEED_BE, Event, Invitee
 
 WITHDRAWN = "{name} changed their answer a moment ago, so that pick no longer exists; nothing was confirmed."
 
@@ -57,16 +58,18 @@ def _fresh_picks(picks: list[Event]) -> list[Event]:
     return [fresh[i] for i in ids]
 
 
-def _apply(calendar: Calendar, confirm: list[Event], unconfirm: list[Event]) -> None:
-    """Confirm and unconfirm picks in one transaction and queue mail for everyone whose meeting changed."""
+def _apply(calendar: Calendar, confirm: list[Event], unconfirm: list[Event], *,
+           place: tuple[Invitee, Timeslot] | None = None) -> None:
+    """Confirm and unconfirm picks in one transaction and queue mail for everyone whose meeting changed.
+    `place` puts the invitee's meeting in a free slot they did not pick (an owner-placed meeting)."""
     # The calendar's lock, which answering takes too: confirmations (of any slot) and answers run
     # one after the other, and everything below is read after the previous one committed.
     lock_row(Calendar, calendar.id)
     confirm, unconfirm = _fresh_picks(confirm), _fresh_picks(unconfirm)
     before = {cid: m.timeslot_id for cid, m in _meetings_by_contact(calendar.id).items()}
     confirm_ids = {p.id for p in confirm}
-    confirm_slots = {p.timeslot_id for p in confirm}
-    confirm_contacts = {p.contact_id for p in confirm}
+    confirm_slots = {p.timeslot_id for p in confirm} | ({place[1].id} if place else set())
+    confirm_contacts = {p.contact_id for p in confirm} | ({place[0].contact_id} if place else set())
     displaced = db.session.scalars(
         sa.select(Event).where(
             Event.calendar_id == calendar.id, Event.confirmed,
@@ -76,9 +79,15 @@ def _apply(calendar: Calendar, confirm: list[Event], unconfirm: list[Event]) -> 
     for meeting in [*displaced, *unconfirm]:
         if meeting.id not in confirm_ids:
             meeting.confirmed = False
+            if meeting.owner_placed:  # never one of their answers: it goes with the meeting
+                db.session.delete(meeting)
     db.session.flush()
     for pick in confirm:
         pick.confirmed = True
+    if place:
+        invitee, slot = place
+        db.session.add(Event(calendar_id=calendar.id, timeslot_id=slot.id, contact_id=invitee.contact_id,
+                             preference=IF_NEED_BE, confirmed=True, owner_placed=True))
     db.session.flush()
     after = {cid: m.timeslot_id for cid, m in _meetings_by_contact(calendar.id).items()}
     queue_meeting_changes(calendar, before, after)
@@ -104,7 +113,9 @@ def queue_meeting_changes(calendar: Calendar, before: dict[int, int], after: dic
         elif old is None:
             notify.queue_meeting_email(invitee, slots[new], notify.CONFIRMED)
         else:
-            notify.queue_meeting_email(invitee, slots[new], notify.UPDATED)
+            was = slots[old]
+            notify.queue_meeting_email(invitee, slots[new], notify.UPDATED,
+                                       previous=(was.start_time, was.end_time))
 
 
 def set_pick_confirmed(pick: Event, confirmed: bool) -> Event:
@@ -118,14 +129,67 @@ def set_pick_confirmed(pick: Event, confirmed: bool) -> Event:
     return pick
 
 
-def confirm_pick(invitee: Invitee, timeslot_id: int | None) -> Event:
-    """Confirm the invitee's meeting in one of the slots they picked (None: no slot was chosen)."""
+class SlotHeld(ConflictError):
+    """The slot holds another invitee's meeting, and the owner has not agreed to cancel it (the page
+    asks first, naming `holder`)."""
+
+    def __init__(self, holder: Contact, timeslot: Timeslot):
+        super().__init__(f"That time holds {holder.full_name}’s meeting.",
+                         {"timeslot_id": [f"That time holds {holder.full_name}’s meeting."]})
+        self.holder, self.timeslot = holder, timeslot
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """What confirming an invitee in a slot did."""
+
+    meeting: Event
+    previous: Timeslot | None  # the slot their meeting left, when it moved
+    cancelled: Contact | None  # whose meeting it cancelled
+    placed: bool  # the slot is not one they picked
+
+
+def holder_of(timeslot: Timeslot, invitee: Invitee) -> Contact | None:
+    """The other invitee whose meeting the slot holds, if any."""
+    return db.session.scalar(
+        sa.select(Contact).join(Event, Event.contact_id == Contact.id)
+        .where(Event.timeslot_id == timeslot.id, Event.confirmed, Event.contact_id != invitee.contact_id)
+        .execution_options(populate_existing=True))
+
+
+def confirm_in_slot(invitee: Invitee, timeslot_id: int | None, *, replaces: int | None = None,
+                    unpicked: bool = False) -> Confirmed:
+    """Make the slot the invitee's meeting: confirms their pick of it, or moves their meeting there.
+
+    The owner's pages ask first: when the slot holds another invitee's meeting, SlotHeld is raised
+    unless `replaces` names that invitee's contact (the owner agreed to cancel it). With `unpicked`,
+    a free slot the invitee did not pick is accepted too (an owner-placed meeting); one that holds a
+    meeting is not. Decided under the calendar's lock.
+    """
+    calendar = db.session.get(Calendar, invitee.calendar_id)
+    require_verified(calendar.owner)
+    lock_row(Calendar, calendar.id)
+    slot = db.session.scalar(sa.select(Timeslot).where(
+        Timeslot.id == timeslot_id, Timeslot.calendar_id == calendar.id)) if timeslot_id is not None else None
     pick = db.session.scalar(sa.select(Event).where(
-        Event.calendar_id == invitee.calendar_id, Event.contact_id == invitee.contact_id,
-        Event.timeslot_id == timeslot_id)) if timeslot_id is not None else None
-    if pick is None:
+        Event.calendar_id == calendar.id, Event.contact_id == invitee.contact_id,
+        Event.timeslot_id == slot.id).execution_options(populate_existing=True)) if slot else None
+    if slot is None or (pick is None and not unpicked):
         raise ValidationError.for_field("timeslot_id", "Choose one of the slots this invitee picked.")
-    return set_pick_confirmed(pick, True)
+    holder = holder_of(slot, invitee)
+    if holder is not None and pick is None:
+        raise ConflictError(f"That time holds {holder.full_name}’s meeting; choose a free time "
+                            "or one they picked.", {"timeslot_id": ["That time holds another meeting."]})
+    if holder is not None and holder.id != replaces:
+        raise SlotHeld(holder, slot)
+    previous = meeting_of(invitee)
+    previous_slot = previous.timeslot if previous is not None and previous.timeslot_id != slot.id else None
+    if pick is not None:
+        _apply(calendar, [pick], [])
+    else:
+        _apply(calendar, [], [], place=(invitee, slot))
+    return Confirmed(meeting=meeting_of(invitee), previous=previous_slot, cancelled=holder,
+                     placed=pick is None or pick.owner_placed)
 
 
 def cancel_meeting(invitee: Invitee) -> bool:
@@ -137,8 +201,9 @@ def cancel_meeting(invitee: Invitee) -> bool:
     return True
 
 
-def finalize_schedule(calendar: Calendar, pairs: Iterable[tuple[int, int]]) -> list[Event]:
-    """Confirm a whole schedule of (contact id, timeslot id) picks at once."""
+def finalize_schedule(calendar: Calendar, pairs: Iterable[tuple[int, int]]) -> int:
+    """Confirm a whole schedule of (contact id, timeslot id) picks at once; returns how many of its
+    meetings are new (the rest were confirmed already)."""
     require_verified(calendar.owner)
     pairs = list(pairs)
     contacts = [c for c, _ in pairs]
@@ -152,6 +217,7 @@ def finalize_schedule(calendar: Calendar, pairs: Iterable[tuple[int, int]]) -> l
     if missing:
         raise ConflictError("The answers changed since this schedule was suggested; reload the suggestions.",
                             {"schedule": ["Some picks no longer exist."]})
+    before = {cid: m.timeslot_id for cid, m in _meetings_by_contact(calendar.id).items()}
     chosen = [picks[p] for p in pairs]
     _apply(calendar, chosen, [])
-    return chosen
+    return sum(1 for cid, sid in pairs if before.get(cid) != sid)

@@ -91,6 +91,8 @@ class Event(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("timeslot_id", "contact_id"),
         sa.CheckConstraint(f"preference IN ('{PREFERRED}', '{IF_NEED_BE}')", name="preference_known"),
+        # A meeting the owner placed in a slot the invitee did not pick exists only as that meeting.
+        sa.CheckConstraint("confirmed OR NOT owner_placed", name="owner_placed_is_a_meeting"),
         # The event's calendar is its timeslot's calendar ...
         sa.ForeignKeyConstraint(
             ["timeslot_id", "calendar_id"],
@@ -130,6 +132,9 @@ class Event(db.Model):
     contact_id: Mapped[int] = mapped_column()
     confirmed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     preference: Mapped[str] = mapped_column(sa.String(16), default=PREFERRED)
+    # The owner moved the meeting to a free slot the invitee had not picked: not one of their answers
+    # (the preference is not theirs), and the row goes when the meeting is cancelled or moved again.
+    owner_placed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

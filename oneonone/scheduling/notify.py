@@ -7,6 +7,7 @@ calendar receivers (a slot moved or deleted, a calendar deleted) call it.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from ..email import Attachment, queue_email, quoted
@@ -42,8 +43,10 @@ def meeting_ics(invitee: Invitee, timeslot: Timeslot, *, sequence: int, cancelle
 
 
 def queue_meeting_email(invitee: Invitee, timeslot: Timeslot, kind: str, *,
-                        link_token: str | None = None) -> None:
-    """Queue the invitee's confirmed / updated / cancelled email; bumps the .ics SEQUENCE."""
+                        link_token: str | None = None,
+                        previous: tuple[dt.datetime, dt.datetime] | None = None) -> None:
+    """Queue the invitee's confirmed / updated / cancelled email; bumps the .ics SEQUENCE.
+    `previous` is the meeting's (start, end) before an update, which the "Moved" email names."""
     sequence = invitee.ics_sequence
     invitee.ics_sequence = sequence + 1
     cancelled = kind == CANCELLED
@@ -68,4 +71,5 @@ def queue_meeting_email(invitee: Invitee, timeslot: Timeslot, kind: str, *,
         timeslot=timeslot,
         link=pick_url(token) if token else None,
         moved=kind == UPDATED,
+        previous=previous if kind == UPDATED else None,
     )

@@ -37,7 +37,7 @@ MAX_INVITE_CHOICES = 200  # beyond this many uninvited contacts, "Invite all" is
 class InviteeRow:
     invitee: Invitee
     contact: Contact
-    picks: dict[int, str]  # slot id -> preference
+    picks: dict[int, str]  # slot id -> preference, of the slots they picked
     confirmed_slot_id: int | None  # the slot of their meeting
 
     @property
@@ -58,10 +58,11 @@ def invitee_overview(calendar: Calendar, *, page: int = 1, per_page: int = 50) -
     contact_ids = [invitee.contact_id for invitee in result.items]
     picks: dict[int, dict[int, str]] = {}
     meetings: dict[int, int] = {}
-    for contact_id, slot_id, preference, confirmed in db.session.execute(
-        sa.select(Event.contact_id, Event.timeslot_id, Event.preference, Event.confirmed)
+    for contact_id, slot_id, preference, confirmed, owner_placed in db.session.execute(
+        sa.select(Event.contact_id, Event.timeslot_id, Event.preference, Event.confirmed, Event.owner_placed)
         .where(Event.calendar_id == calendar.id, Event.contact_id.in_(contact_ids))):
-        picks.setdefault(contact_id, {})[slot_id] = preference
+        if not owner_placed:  # a meeting the owner placed is not one of their answers
+            picks.setdefault(contact_id, {})[slot_id] = preference
         if confirmed:
             meetings[contact_id] = slot_id
     result.items = [InviteeRow(invitee, invitee.contact, picks.get(invitee.contact_id, {}),
@@ -119,7 +120,8 @@ def invitees_page(owner: User, calendar: Calendar, *, page: int, per_page: int,
     counts = (
         sa.select(Event.timeslot_id, sa.func.count().label("picks"),
                   sa.func.count().filter(Event.preference == PREFERRED).label("preferred"))
-        .where(Event.calendar_id == calendar.id).group_by(Event.timeslot_id).subquery())
+        .where(Event.calendar_id == calendar.id, sa.not_(Event.owner_placed))
+        .group_by(Event.timeslot_id).subquery())
     rows = db.session.execute(
         sa.select(Timeslot, Event.contact_id, Contact.first_name, Contact.last_name,
                   counts.c.picks, counts.c.preferred)
@@ -209,10 +211,11 @@ def pick_page(invitee: Invitee, zone_name: str) -> PickPage:
     slots = db.session.scalars(
         sa.select(Timeslot).where(Timeslot.calendar_id == invitee.calendar_id).order_by(Timeslot.start_time)).all()
     picks = db.session.execute(
-        sa.select(Event.timeslot_id, Event.contact_id, Event.preference, Event.confirmed)
+        sa.select(Event.timeslot_id, Event.contact_id, Event.preference, Event.confirmed, Event.owner_placed)
         .where(Event.calendar_id == invitee.calendar_id,
                sa.or_(Event.contact_id == invitee.contact_id, Event.confirmed))).all()
-    mine = {p.timeslot_id: p.preference for p in picks if p.contact_id == invitee.contact_id}
+    # Their answers: a meeting the owner placed in a slot they did not pick is not one of them.
+    mine = {p.timeslot_id: p.preference for p in picks if p.contact_id == invitee.contact_id and not p.owner_placed}
     taken = {p.timeslot_id for p in picks if p.confirmed and p.contact_id != invitee.contact_id}
     my_meeting = next((p.timeslot_id for p in picks if p.confirmed and p.contact_id == invitee.contact_id), None)
     closed = closed_reason(invitee.calendar, has_meeting=my_meeting is not None)

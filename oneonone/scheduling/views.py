@@ -27,6 +27,8 @@ from flask_login import current_user, login_required
 from .. import csv_safe
 from ..accounts.services import user_for_feed_token
 from ..calendars.services import get_calendar
+from ..calendars.times import describe_timeslot
+from ..calendars.timeslots import get_timeslot
 from ..db_types import utcnow
 from ..errors import refusals_go_to, word_refusal
 from ..exceptions import DomainError, NotFoundError
@@ -161,14 +163,52 @@ def remind(calendar_id: int):
     return redirect(url_for(".invitees", calendar_id=calendar.id))
 
 
+def _confirm_args(moving: bool, timeslot_id: int | None) -> dict:
+    return {"timeslot_id": timeslot_id, **({"move": "1"} if moving else {})}
+
+
 @bp.route("/calendars/<id:calendar_id>/invitees/<id:invitee_id>/confirm", methods=["POST"])
 @refusals_go_to(".invitees")
 @login_required
 def confirm(calendar_id: int, invitee_id: int):
+    """Confirm the invitee in a slot, or move their meeting there ("move": a free slot they did not
+    pick is accepted too). A slot holding someone else's meeting goes to the page that names them
+    first, unless the form names them in "replaces" (the owner accepted there)."""
     invitee = invitations.get_invitee(current_user, calendar_id, invitee_id)
-    confirmations.confirm_pick(invitee, parse_id(request.form.get("timeslot_id")))
-    flash(f"Confirmed {invitee.contact.full_name}; they were emailed the meeting.", "success")
+    moving = request.form.get("move") == "1"
+    timeslot_id = parse_id(request.form.get("timeslot_id"))
+    try:
+        done = confirmations.confirm_in_slot(invitee, timeslot_id, unpicked=moving,
+                                             replaces=parse_id(request.form.get("replaces")))
+    except confirmations.SlotHeld:
+        return redirect(url_for(".confirm_page", calendar_id=calendar_id, invitee_id=invitee_id,
+                                **_confirm_args(moving, timeslot_id)))
+    name, when = invitee.contact.full_name, describe_timeslot(done.meeting.timeslot)
+    if done.previous is not None:
+        message = (f"Moved {name}’s meeting to {when}{', a time they did not pick' if done.placed else ''}; "
+                   "they were emailed the new time.")
+    else:
+        message = f"Confirmed {name} on {when}; they were emailed the meeting."
+    if done.cancelled is not None:
+        message += f" {done.cancelled.full_name}’s meeting was cancelled and they were told by email."
+    flash(message, "success")
     return redirect(url_for(".invitees", calendar_id=calendar_id))
+
+
+@bp.route("/calendars/<id:calendar_id>/invitees/<id:invitee_id>/confirm", methods=["GET"])
+@login_required
+def confirm_page(calendar_id: int, invitee_id: int):
+    """The step before confirming into a slot that holds another invitee's meeting: who loses it."""
+    invitee = invitations.get_invitee(current_user, calendar_id, invitee_id)
+    timeslot = get_timeslot(current_user, calendar_id, parse_id(request.args.get("timeslot_id")) or 0)
+    meeting = confirmations.meeting_of(invitee)
+    return render_template(
+        "scheduling/confirm_meeting.html", calendar=invitee.calendar, invitee=invitee,
+        contact=invitee.contact, timeslot=timeslot, when=describe_timeslot(timeslot),
+        holder=confirmations.holder_of(timeslot, invitee),
+        current=describe_timeslot(meeting.timeslot) if meeting and meeting.timeslot_id != timeslot.id else None,
+        moving=request.args.get("move") == "1",
+    )
 
 
 @bp.route("/calendars/<id:calendar_id>/invitees/<id:invitee_id>/unconfirm", methods=["POST"])
@@ -212,9 +252,11 @@ def finalize(calendar_id: int):
     if not pairs:
         flash("That schedule has no meetings to confirm.", "warning")
         return redirect(url_for(".suggestions", calendar_id=calendar.id))
-    confirmations.finalize_schedule(calendar, pairs)
-    flash(f"Schedule confirmed: {plural(len(pairs), 'meeting')}; each invitee was emailed their meeting.",
-          "success")
+    new = confirmations.finalize_schedule(calendar, pairs)
+    kept = len(pairs) - new
+    flash(f"Schedule confirmed: {plural(new, 'new meeting')}"
+          f"{f' ({kept} already confirmed, unchanged)' if kept else ''}; "
+          f"{'each new invitee was' if new != 1 else 'the invitee was'} emailed their meeting.", "success")
     return redirect(url_for(".invitees", calendar_id=calendar.id))
 
 

@@ -65,7 +65,9 @@
       select.value = keep.length ? chosen : matches[0].value;
     });
     input.addEventListener("keydown", function (event) {
-      if (event.key === "Enter") { event.preventDefault(); select.focus(); }  // not a submit
+      if (event.key !== "Enter") return;
+      event.preventDefault();  // never submits a whole form; a select that applies itself applies the zone found
+      if (select.hasAttribute("data-autosubmit")) select.form.submit(); else select.focus();
     });
   });
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {

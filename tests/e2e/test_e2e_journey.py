@@ -145,7 +145,7 @@ def test_owner_invites_two_people_who_pick_and_get_the_confirmed_meeting(visit, 
     expect(best.get_by_role("listitem").filter(has_text="Kenji Sato")).to_contain_text("14:00–14:30")
     owner.check("suggestions")
     best.get_by_role("button", name="Confirm this schedule").click()  # accepts the confirm() prompt
-    expect(page.get_by_text("Schedule confirmed: 2 meetings")).to_be_visible()
+    expect(page.get_by_text("Schedule confirmed: 2 new meetings")).to_be_visible()
     expect(page.locator(".invitee-table .badge", has_text="Confirmed")).to_have_count(2)
     owner.check("invitees-confirmed")
 
