@@ -196,3 +196,12 @@ def test_the_api_confirms_and_says_it_cancels_the_slots_other_meeting(client, ow
     spec = client.get("/api/openapi.json").get_json()
     described = spec["paths"]["/api/events/{event_id}/"]["put"]["description"]
     assert "cancelled" in described and "no confirmation step" in described
+
+
+def test_the_database_keeps_an_owner_placed_pick_a_meeting(day, db):
+    """An owner-placed row is never one of the invitee's answers: it cannot exist unconfirmed."""
+    db.session.add(Event(calendar_id=day.calendar.id, timeslot_id=day.eleven.id, contact_id=day.ada.id,
+                         preference="if_need_be", owner_placed=True, confirmed=False))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.flush()
+    db.session.rollback()
