@@ -36,7 +36,7 @@ class Attachment:
 
 
 # Mail an owner's actions send to other people: counted against OWNER_DAILY_EMAIL_LIMIT.
-OWNER_MAIL = ("invitation", "ask", "meeting_scheduled", "meeting_cancelled")
+OWNER_MAIL = ("invitation", "ask", "meeting_scheduled", "meeting_cancelled", "time_changed")
 _HEADER_BREAKERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]+")
 SUBJECT_MAX = 200
 

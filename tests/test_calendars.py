@@ -352,7 +352,8 @@ def test_calendar_page_shows_the_deadline_with_its_zone(owner_client, make_calen
          "1 slot would fall before the new start of the window; move or delete it first."),
         # Same dates, but in New York the Monday 09:00 UTC slot is on Monday 04:00 (fine) and the
         # Friday 16:00 UTC slot is at 11:00 — all inside; in Tokyo Fri 16:00 UTC is Sat 01:00.
-        ({"timezone": "Asia/Tokyo"}, "end_date", "1 slot would fall after the new end of the window"),
+        ({"timezone": "Asia/Tokyo", "slot_times": "keep_moments", "zone_asked": "Asia/Tokyo"}, "end_date",
+         "1 slot would fall after the new end of the window"),
         ({"name": ""}, "name", "Name is required."),
     ],
 )
@@ -594,34 +595,42 @@ def test_edit_slot_refuses_bad_input(owner_client, calendar, make_timeslot, db, 
 
 def test_moving_a_picked_slot_needs_acknowledging(owner_client, picked_slot, db, mailbox):
     url = f"/calendars/{picked_slot.calendar_id}/timeslots/{picked_slot.id}/edit"
-    page = text(owner_client.get(url))
-    assert "2 invitees picked this slot." in page and "No meeting is confirmed here yet." in page
-    assert "I understand that 2 invitees picked this slot." in page
+    page = re.sub(r"\s+", " ", text(owner_client.get(url)))
+    assert "Changing the time removes 2 answers on this slot (" in page
+    assert "they are emailed to pick again." in page
+    assert ("I understand that changing the time removes 2 answers and emails those invitees to pick again."
+            in page)
 
     refused = owner_client.post(url, data=slot_form(start="11:00", end="11:30"))
     assert refused.status_code == 400
-    assert "Tick this box to move a slot that invitees picked." in text(refused)
+    assert "Tick this box to change the time of a slot that invitees picked." in text(refused)
     db.session.refresh(picked_slot)
     assert picked_slot.start_time == utc(2030, 3, 5, 9)
 
     # Only marking it high priority changes nothing for the invitees: no acknowledgement needed.
     assert owner_client.post(url, data=slot_form(high_priority="y")).status_code == 302
+    assert count(db, Event) == 2 and mailbox.messages == []
     moved = owner_client.post(url, data=slot_form(start="11:00", end="11:30", acknowledge="y"))
     assert moved.status_code == 302
     db.session.refresh(picked_slot)
     assert (picked_slot.start_time, picked_slot.high_priority) == (utc(2030, 3, 5, 11), False)
-    assert count(db, Event) == 2
-    assert mailbox.messages == []
+    # The answers were for 09:00: they go, and both pickers are asked to look again.
+    assert count(db, Event) == 0
+    assert len(mailbox.wait_for(2)) == 2
 
 
 def test_moving_a_confirmed_slot_emails_the_new_time(owner_client, confirmed_slot, db, mailbox):
     url = f"/calendars/{confirmed_slot.calendar_id}/timeslots/{confirmed_slot.id}/edit"
     page = text(owner_client.get(url))
-    assert "A meeting with <strong>Ada Lovelace</strong> is confirmed here" in page
+    assert "Ada Lovelace’s confirmed meeting moves with the slot; Ada Lovelace is emailed the new time." in (
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page)))
     response = owner_client.post(url, data=slot_form(start="15:00", end="15:30", acknowledge="y"))
     assert response.status_code == 302
-    [message] = mailbox.wait_for(1)
-    assert message["To"] == "ada@example.org" and message["Subject"] == 'Moved: "Interview day"'
+    received = mailbox.wait_for(2)  # Ada's meeting moved; the other picker's answer was for 09:00
+    [message] = [m for m in received if m["To"] == "ada@example.org"]
+    assert message["Subject"] == 'Moved: "Interview day"'
+    assert [m["Subject"] for m in received if m["To"] != "ada@example.org"] == [
+        'A time you picked changed: "Interview day"']
     [ics] = calendar_parts(message)
     assert "METHOD:REQUEST" in ics and "DTSTART:20300305T150000Z" in ics
     assert "Ada Lovelace was emailed the new time." in text(owner_client.get(response.location))

@@ -97,7 +97,7 @@ def test_a_huge_date_string_is_refused_without_parsing_it(client, token):
 
 ACTIONS = (calendar_signals.calendar_deleting, calendar_signals.timeslot_moved,
            calendar_signals.timeslot_deleting)
-QUESTIONS = (calendar_signals.invitation_counts, calendar_signals.slot_summaries,
+QUESTIONS = (calendar_signals.invitation_counts, calendar_signals.slot_summaries, calendar_signals.slot_pickers,
              calendar_signals.upcoming_meetings, contact_signals.invitation_counts,
              contact_signals.contact_usage)
 

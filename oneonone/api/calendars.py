@@ -1,7 +1,8 @@
-"""Calendars and their timeslots."""
+"""Calendars and their timeslots (and the body of a calendar update, which only they take)."""
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import g
 from flask.views import MethodView
 
@@ -19,6 +20,30 @@ from .core import (
     page_headers,
     requires,
 )
+from .dates import IsoDate, IsoDateTime
+
+
+class CalendarUpdateSchema(schemas.RequestSchema):
+    """Only the fields sent are loaded, and changed."""
+
+    name = schemas.Text(metadata={"description": "At most 50 characters."})
+    start_date = IsoDate("Start date", metadata={"description": "YYYY-MM-DD."})
+    end_date = IsoDate("End date", metadata={"description": "On or after start_date."})
+    timezone = schemas.Text(metadata={"description": "An IANA time zone. What happens to the slots: see slot_times."})
+    response_deadline = IsoDateTime("Response deadline", allow_none=True, metadata={
+        "description": "A new deadline (ISO 8601; without an offset, in the calendar's new zone) must be "
+                       "in the future; null removes it. Not sent, it follows slot_times."})
+    slot_times = schemas.Text(load_default=services.KEEP_MOMENTS, validate=ma.validate.OneOf(
+        services.SLOT_TIMES, error="Must be keep_clock_times or keep_moments."), metadata={
+        "description": "When timezone changes: `keep_moments` (the default) keeps each slot's moment, "
+                       "shown at another clock time from now on, and emails nobody; `keep_clock_times` "
+                       "keeps each slot's clock time (09:00 stays 09:00 in the new zone), so the slots "
+                       "move: answers on a moved slot that are not a confirmed meeting are removed and "
+                       "those invitees emailed to pick again, and a confirmed meeting is emailed its new "
+                       "time. A slot (or the deadline) whose clock time the new zone skips or shows twice "
+                       "refuses the change (400 naming slot_times or response_deadline). A deadline not "
+                       "sent follows the same choice; one already passed stays as it was."})
+
 
 bp = ApiBlueprint("api_calendars", __name__, tag="Calendars", url_prefix="/api/calendars",
                   description="Calendars (a date window in a time zone) and the timeslots you offer in them.")
@@ -59,6 +84,23 @@ class CalendarDetail(MethodView):
     def get(self, calendar_id: int):
         """A calendar with its timeslots"""
         return services.get_calendar(current_owner(), calendar_id)
+
+    @requires(OWNER)
+    @bp.body(CalendarUpdateSchema)
+    @bp.response(200, schemas.CalendarSchema)
+    @bp.alt_response(404, response="NOT_FOUND")
+    @bp.doc(operationId="updateCalendar")
+    def patch(self, data, calendar_id: int):
+        """Change a calendar (only the fields sent)
+
+        Changing `timezone` keeps the slots' moments unless `slot_times` is `keep_clock_times`:
+        then they keep their clock times and move, the answers on moved slots that are not a
+        confirmed meeting are removed (those invitees are emailed to pick again) and confirmed
+        meetings are emailed their new time.
+        """
+        calendar = services.get_calendar(current_owner(), calendar_id)
+        slot_times = data.pop("slot_times")
+        return services.update_calendar(calendar, data, slot_times=slot_times)
 
     @requires(OWNER)
     @bp.body(schemas.TimeslotCreateSchema)
@@ -120,7 +162,13 @@ class TimeslotDetail(MethodView):
     @bp.alt_response(409, response="CONFLICT", description="The slot would overlap another one.")
     @bp.doc(operationId="updateTimeslot")
     def put(self, data, calendar_id: int, timeslot_id: int):
-        """Change a timeslot (partial updates allowed; a moved confirmed meeting is emailed)"""
+        """Change a timeslot (partial updates allowed)
+
+        When its times change, the picks on it that are not a confirmed meeting are removed and
+        those invitees are emailed that a time they picked changed, with their link to pick again
+        (one left with no picks counts as not answered); a confirmed meeting there is emailed the
+        new and the old time. Changing only `high_priority` changes nobody's answers.
+        """
         timeslot = timeslots.get_timeslot(current_owner(), calendar_id, timeslot_id)
         return timeslots.update_timeslot(timeslot, data)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    HiddenField,
+    RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -22,7 +24,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..timezones import timezone_choices
 from ..validation import parse_int
-from .services import NAME_MAX
+from .services import KEEP_CLOCK_TIMES, KEEP_MOMENTS, NAME_MAX
 from .timeslots import WEEKDAYS_PROBLEM
 
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
@@ -74,6 +76,11 @@ class CalendarForm(FlaskForm):
         description="In the calendar's time zone. After it, invitees can see but no longer change "
                     "their answers.",
     )
+    # Asked only when the zone changes on a calendar with slots or a deadline ahead (views.edit).
+    slot_times = RadioField("When the time zone changes", validate_choice=False,
+                            choices=[SelectChoice(KEEP_CLOCK_TIMES, "Keep the clock times"),
+                                     SelectChoice(KEEP_MOMENTS, "Keep the moments")])
+    zone_asked = HiddenField()  # the new zone the question was asked for
     submit = SubmitField("Save calendar")
 
     def __init__(self, *args, **kwargs):

@@ -6,8 +6,12 @@ this one, so calendars never touch them directly: deleting a calendar sends `cal
 .ics, for each invitee with an upcoming confirmed meeting. The emails are outbox rows written in the
 same transaction and sent after the request's transaction commits (none if it rolls back). What the
 pages show about invitations (counts, upcoming meetings) is asked the same way, with `answers`.
-Changing a calendar's name, window or zone emails nobody. A response deadline newly set or changed
-must be in the future; one already passed may stay while other fields are edited.
+Changing a calendar's zone either keeps the slots' moments (they show at other clock times; nobody
+is emailed) or keeps their clock times (09:00 stays 09:00 in the new zone, so they move, and
+`timeslot_moved` lets scheduling remove the answers on them and email those invitees, as a slot
+edit does); a slot whose clock time the new zone skips or shows twice refuses the change. The
+response deadline follows the same choice. A response deadline newly set or changed must be in the
+future; one already passed may stay (at its moment) while other fields are edited.
 """
 
 from __future__ import annotations
@@ -33,12 +37,22 @@ from ..validation import Problems, clean_timezone, has_control_characters, parse
 from ..wording import plural
 from . import signals
 from .models import Calendar, Timeslot
-from .times import in_year_range, to_utc, window_bounds
+from .signals import MoveOutcome, SlotMove
+from .times import (
+    clock_change_message,
+    describe_span,
+    in_year_range,
+    same_clock_time,
+    to_utc,
+    window_bounds,
+)
 
 NAME_MAX = 50
 WINDOW_MAX_DAYS = 366
 CALENDAR_FIELDS = frozenset({"name", "start_date", "end_date", "timezone", "response_deadline"})
 PAST_DEADLINE = "The response deadline must be in the future."
+KEEP_CLOCK_TIMES, KEEP_MOMENTS = "keep_clock_times", "keep_moments"
+SLOT_TIMES = (KEEP_CLOCK_TIMES, KEEP_MOMENTS)
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,15 @@ class CalendarCounts:
     invitees: int = 0
     answered: int = 0
     confirmed: int = 0
+
+
+@dataclass(frozen=True)
+class ClockPlan:
+    """Where a calendar's slots go if they keep their clock times in another zone: the slots whose
+    moment changes, with their new (start, end), and the first problem (a clock change) if any."""
+
+    moves: list[tuple[Timeslot, dt.datetime, dt.datetime]]
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +162,7 @@ def _check_window(problems: Problems, start: dt.date | None, end: dt.date | None
         problems.add("end_date", f"The window can be at most {WINDOW_MAX_DAYS} days long.")
 
 
-def _is_the_set_deadline(value: dt.datetime, current: dt.datetime | None, zone: ZoneInfo) -> bool:
+def is_the_set_deadline(value: dt.datetime, current: dt.datetime | None, zone: ZoneInfo) -> bool:
     """Whether `value` is the deadline already set, sent back: the same instant or, naive, its
     wall-clock time in the calendar's zone to the minute (as the edit form shows and sends it)."""
     if current is None:
@@ -150,22 +173,40 @@ def _is_the_set_deadline(value: dt.datetime, current: dt.datetime | None, zone: 
     return value.replace(microsecond=0) in (shown, shown.replace(second=0))
 
 
-def _check_deadline(problems: Problems, deadline: dt.datetime | None, zone_name: str, *,
-                    current: dt.datetime | None = None, current_zone: ZoneInfo | None = None) -> dt.datetime | None:
-    """The deadline in UTC (naive = the calendar's wall-clock time); None when there is none.
-
-    A deadline newly set or changed must be in the future (one in the past would close answers at
-    once); one that has passed may stay as it is (`current`, set in `current_zone`), so the calendar's
-    other fields can still be edited."""
+def _check_deadline(problems: Problems, deadline: dt.datetime | None, zone_name: str) -> dt.datetime | None:
+    """A new deadline in UTC (naive = the calendar's wall-clock time); None when there is none. It
+    must be in the future: one in the past would close answers at once."""
     if deadline is None:
         return None
-    now = utcnow()
-    if current is not None and current <= now and _is_the_set_deadline(deadline, current, current_zone):
-        return current
     moment = to_utc(problems, "response_deadline", deadline, "Response deadline", ZoneInfo(zone_name))
-    if moment is not None and moment <= now:
+    if moment is not None and moment <= utcnow():
         problems.add("response_deadline", PAST_DEADLINE)
     return moment
+
+
+def _updated_deadline(problems: Problems, calendar: Calendar, changes: dict[str, Any], zone_name: str,
+                      keep_clock: bool) -> dt.datetime | None:
+    """The deadline after an update. One sent anew is read in the new zone and must be in the future;
+    the one already set (not sent, or sent back as the form shows it) keeps its moment, or with
+    `keep_clock` its clock time in the new zone, which must then still be ahead. One already passed
+    stays as it was: answers closed then."""
+    current, old_zone = calendar.response_deadline, calendar.zone
+    if "response_deadline" in changes:
+        sent = changes["response_deadline"]
+        if sent is None or not is_the_set_deadline(sent, current, old_zone):
+            return _check_deadline(problems, sent, zone_name)
+    if current is None or not keep_clock or current <= utcnow():
+        return current
+    new_zone = ZoneInfo(zone_name)
+    moved = same_clock_time(current, old_zone, new_zone)
+    if moved is None:
+        problems.add("response_deadline", "The response deadline cannot keep its clock time: "
+                     f"{clock_change_message(current, old_zone, new_zone)} Change it, or keep the moments.")
+    elif moved <= utcnow():
+        problems.add("response_deadline", f"Keeping the clock times would move the response deadline to "
+                     f"{moved.astimezone(new_zone):%a %d %b %Y, %H:%M} ({zone_name}), which has passed. "
+                     f"Change it, or keep the moments.")
+    return moved
 
 
 def _check_new_calendar(problems: Problems, owner: User, *, name: str | None, start_date: dt.date | None,
@@ -204,7 +245,7 @@ def create_calendar(owner: User, *, name: str, start_date: dt.date, end_date: dt
     return calendar
 
 
-def _slots_outside(calendar: Calendar, begin: dt.datetime, end: dt.datetime) -> tuple[int, int]:
+def slots_outside(calendar: Calendar, begin: dt.datetime, end: dt.datetime) -> tuple[int, int]:
     """How many of the calendar's slots start before `begin`, and how many end after `end`."""
     before, after = db.session.execute(
         sa.select(
@@ -215,14 +256,52 @@ def _slots_outside(calendar: Calendar, begin: dt.datetime, end: dt.datetime) -> 
     return before or 0, after or 0
 
 
-def update_calendar(calendar: Calendar, changes: dict[str, Any]) -> Calendar:
-    """Apply typed changes to some of name, start_date, end_date, timezone, response_deadline."""
+def plan_clock_times(calendar: Calendar, zone_name: str) -> ClockPlan:
+    """Where the calendar's slots go if they keep their clock times in `zone_name` (one query)."""
+    old_zone, new_zone = calendar.zone, ZoneInfo(zone_name)
+    moves = []
+    for slot in db.session.scalars(sa.select(Timeslot).where(Timeslot.calendar_id == calendar.id)
+                                   .order_by(Timeslot.start_time, Timeslot.id)):
+        start = same_clock_time(slot.start_time, old_zone, new_zone)
+        end = same_clock_time(slot.end_time, old_zone, new_zone)
+        if start is None or end is None:
+            when = clock_change_message(slot.start_time if start is None else slot.end_time, old_zone, new_zone)
+            return ClockPlan(moves, f"The slot {describe_span(slot.start_time, slot.end_time, old_zone)} "
+                                    f"cannot keep its clock time: {when} Move it first, or keep the moments.")
+        if (start, end) != (slot.start_time, slot.end_time):
+            moves.append((slot, start, end))
+    return ClockPlan(moves)
+
+
+def tell_about_moves(calendar: Calendar, moves: list[SlotMove]) -> MoveOutcome:
+    """Send `timeslot_moved` for slots whose times just changed; what the receivers did, together."""
+    if not moves:
+        return MoveOutcome()
+    outcomes = answers(signals.timeslot_moved, calendar, moves=moves)
+    return MoveOutcome(slots=len(moves), removed=sum(o.removed for o in outcomes),
+                       asked_again=tuple(n for o in outcomes for n in o.asked_again),
+                       meetings_moved=tuple(n for o in outcomes for n in o.meetings_moved))
+
+
+def update_calendar(calendar: Calendar, changes: dict[str, Any], *, slot_times: str = KEEP_MOMENTS) -> Calendar:
+    """Apply typed changes to some of name, start_date, end_date, timezone, response_deadline (see
+    `change_calendar`)."""
+    change_calendar(calendar, changes, slot_times=slot_times)
+    return calendar
+
+
+def change_calendar(calendar: Calendar, changes: dict[str, Any], *,
+                    slot_times: str = KEEP_MOMENTS) -> MoveOutcome:
+    """Apply typed changes; a new zone keeps the slots' moments or (KEEP_CLOCK_TIMES) their clock
+    times, moving them. Returns what moving them did to the answers."""
     if not isinstance(changes, dict):
         raise ValidationError("Send the changes as an object of fields.")
     problems = Problems()
     for key in changes:
         if key not in CALENDAR_FIELDS:
             problems.add(str(key), "This field cannot be changed.")
+    if slot_times not in SLOT_TIMES:
+        problems.add("slot_times", f"Choose {' or '.join(SLOT_TIMES)}.")
     name = _check_name(problems, changes["name"]) if "name" in changes else calendar.name
     start = (_check_date(problems, "start_date", changes["start_date"], "Start date")
              if "start_date" in changes else calendar.start_date)
@@ -231,14 +310,27 @@ def update_calendar(calendar: Calendar, changes: dict[str, Any]) -> Calendar:
     _check_window(problems, start, end)
     zone_name = (clean_timezone(problems, "timezone", changes["timezone"])
                  if "timezone" in changes else calendar.timezone)
+    keep_clock = (slot_times == KEEP_CLOCK_TIMES and "timezone" not in problems
+                  and zone_name != calendar.timezone)
+    plan = ClockPlan([])
+    if keep_clock:
+        lock_calendar(calendar)  # the slots stay as planned until the transaction ends
+        plan = plan_clock_times(calendar, zone_name)
+        if plan.problem:
+            problems.add("slot_times", plan.problem)
     deadline = calendar.response_deadline
-    if "response_deadline" in changes and "timezone" not in problems:
-        deadline = _check_deadline(problems, changes["response_deadline"], zone_name,
-                                   current=calendar.response_deadline, current_zone=calendar.zone)
-    window_ok = not any(name in problems for name in ("start_date", "end_date", "timezone"))
+    if "timezone" not in problems:
+        deadline = _updated_deadline(problems, calendar, changes, zone_name, keep_clock)
+    window_ok = not any(name in problems for name in ("start_date", "end_date", "timezone", "slot_times"))
     if start is not None and end is not None and window_ok:
         begin, finish = window_bounds(start, end, ZoneInfo(zone_name))
-        before, after = _slots_outside(calendar, begin, finish)
+        if keep_clock:
+            moved = {slot.id: (s, e) for slot, s, e in plan.moves}
+            times = [moved.get(slot.id, (slot.start_time, slot.end_time)) for slot in
+                     db.session.scalars(sa.select(Timeslot).where(Timeslot.calendar_id == calendar.id))]
+            before, after = sum(s < begin for s, _ in times), sum(e > finish for _, e in times)
+        else:
+            before, after = slots_outside(calendar, begin, finish)
         if before:
             problems.add("start_date", f"{plural(before, 'slot')} would fall before the new start "
                          f"of the window; move or delete {'it' if before == 1 else 'them'} first.")
@@ -248,8 +340,12 @@ def update_calendar(calendar: Calendar, changes: dict[str, Any]) -> Calendar:
     problems.raise_if_any()
     calendar.name, calendar.start_date, calendar.end_date = name, start, end
     calendar.timezone, calendar.response_deadline = zone_name, deadline
+    moves = []
+    for slot, new_start, new_end in plan.moves:
+        moves.append(SlotMove(slot, slot.start_time, slot.end_time))
+        slot.start_time, slot.end_time = new_start, new_end
     db.session.flush()
-    return calendar
+    return tell_about_moves(calendar, moves)
 
 
 # ---- deleting ----------------------------------------------------------------------------------------

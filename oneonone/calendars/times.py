@@ -78,3 +78,50 @@ def describe_span(start: dt.datetime, end: dt.datetime, zone: ZoneInfo) -> str:
 def describe_timeslot(timeslot: Timeslot) -> str:
     """A timeslot's local span in its calendar's zone."""
     return describe_span(timeslot.start_time, timeslot.end_time, timeslot.calendar.zone)
+
+
+# ---- a zone change that keeps the clock times -----------------------------------------------------
+
+def same_clock_time(moment: dt.datetime, old_zone: ZoneInfo, new_zone: ZoneInfo) -> dt.datetime | None:
+    """The UTC instant showing in `new_zone` the wall-clock time `moment` shows in `old_zone`; None
+    when the clocks there skip that time or show it twice (a clock change)."""
+    naive = moment.astimezone(old_zone).replace(tzinfo=None)
+    first = local_to_utc(naive, new_zone)
+    if first is None or naive.replace(tzinfo=new_zone, fold=1).astimezone(dt.UTC) != first:
+        return None
+    return first
+
+
+def clock_change_message(moment: dt.datetime, old_zone: ZoneInfo, new_zone: ZoneInfo) -> str:
+    """Why `moment`'s wall-clock time cannot be kept in `new_zone`."""
+    naive = moment.astimezone(old_zone).replace(tzinfo=None)
+    if local_to_utc(naive, new_zone) is None:
+        return f"{naive:%a %d %b %Y, %H:%M} does not exist in {new_zone.key}: the clocks go forward then."
+    return f"{naive:%a %d %b %Y, %H:%M} happens twice in {new_zone.key}: the clocks go back then."
+
+
+def _clock(moment: dt.datetime, zone: ZoneInfo, beside: dt.datetime) -> str:
+    """`moment`'s time in `zone`, with its day when that is not `beside`'s day."""
+    shown = moment.astimezone(zone)
+    return f"{shown:%H:%M}" if shown.date() == beside.date() else f"{shown:%a %d %b %H:%M}"
+
+
+def _place(zone: ZoneInfo) -> str:
+    return zone.key.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def clock_time_preview(moment: dt.datetime, old_zone: ZoneInfo, new_zone: ZoneInfo) -> str:
+    """'Mon 02 Sep 09:00 America/Chicago becomes 09:00 America/New_York (08:00 Chicago time)'."""
+    local = moment.astimezone(old_zone)
+    base = f"{local:%a %d %b %H:%M} {old_zone.key}"
+    moved = same_clock_time(moment, old_zone, new_zone)
+    if moved is None:
+        return f"{base} cannot keep its clock time: {clock_change_message(moment, old_zone, new_zone)}"
+    return (f"{base} becomes {local:%H:%M} {new_zone.key} "
+            f"({_clock(moved, old_zone, local)} {_place(old_zone)} time)")
+
+
+def moment_preview(moment: dt.datetime, old_zone: ZoneInfo, new_zone: ZoneInfo) -> str:
+    """'Mon 02 Sep 09:00 America/Chicago shows as 10:00 America/New_York'."""
+    local = moment.astimezone(old_zone)
+    return f"{local:%a %d %b %H:%M} {old_zone.key} shows as {_clock(moment, new_zone, local)} {new_zone.key}"

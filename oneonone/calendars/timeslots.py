@@ -3,8 +3,10 @@
 A slot lies within its calendar's window and overlaps no other slot of the calendar; each change
 locks the calendar row first, so the overlap check holds against concurrent changes, answers and
 confirmations. Moving or deleting a slot concerns the invitees who picked it, whom scheduling (a
-feature above) owns: moving sends `timeslot_moved`, and scheduling queues the "Moved" email with the
-new time for a confirmed meeting there; deleting sends `timeslot_deleting`, and scheduling refuses
+feature above) owns: moving sends `timeslot_moved`, and scheduling removes the picks that are not a
+confirmed meeting (those invitees are emailed that a time they picked changed, with their link) and
+queues the "Moved" email with the new and old time for the meeting there (changing only the
+priority moves nothing); deleting sends `timeslot_deleting`, and scheduling refuses
 (ConflictError) unless the owner confirmed, then queues the cancellation. Those emails are outbox
 rows in the same transaction, sent after the request's transaction commits.
 """
@@ -26,7 +28,8 @@ from ..validation import Problems, parse_id
 from ..wording import plural
 from . import signals
 from .models import Calendar, Timeslot
-from .services import lock_calendar
+from .services import lock_calendar, tell_about_moves
+from .signals import MoveOutcome, SlotMove
 from .times import describe_span, describe_window, gap_message, local_to_utc, to_utc, window_bounds
 
 SERIES_MAX_SLOTS = 2000
@@ -113,8 +116,15 @@ def add_timeslot(calendar: Calendar, *, start_time: dt.datetime, end_time: dt.da
 
 
 def update_timeslot(timeslot: Timeslot, changes: dict[str, Any]) -> Timeslot:
-    """Apply typed changes to start_time, end_time or high_priority; a moved slot sends `timeslot_moved`
-    (a confirmed meeting there is emailed the new time)."""
+    """Apply typed changes to start_time, end_time or high_priority (see `change_timeslot`)."""
+    change_timeslot(timeslot, changes)
+    return timeslot
+
+
+def change_timeslot(timeslot: Timeslot, changes: dict[str, Any]) -> MoveOutcome:
+    """Apply typed changes; a slot whose times change sends `timeslot_moved` (the other picks on it
+    are removed and those invitees emailed; a confirmed meeting there is emailed the new time).
+    Returns what the move did to the answers (nothing when only the priority changed)."""
     if not isinstance(changes, dict):
         raise ValidationError("Send the changes as an object of fields.")
     problems = Problems()
@@ -137,11 +147,10 @@ def update_timeslot(timeslot: Timeslot, changes: dict[str, Any]) -> Timeslot:
         clash = _overlap(calendar, start, end, exclude_id=timeslot.id)
         if clash is not None:
             _raise_overlap(calendar, clash)
+    move = SlotMove(timeslot, timeslot.start_time, timeslot.end_time)
     timeslot.start_time, timeslot.end_time, timeslot.high_priority = start, end, priority
-    if moved:
-        signals.timeslot_moved.send(timeslot)
     db.session.flush()
-    return timeslot
+    return tell_about_moves(calendar, [move] if moved else [])
 
 
 def delete_timeslot(timeslot: Timeslot, *, confirm: bool = False) -> None:

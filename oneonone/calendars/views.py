@@ -13,7 +13,9 @@ from ..pagination import clamp_page_args
 from ..wording import plural
 from . import grid, services, timeslots
 from .forms import CalendarForm, DeleteCalendarForm, DeleteTimeslotForm, SeriesForm, TimeslotForm
+from .grid import listing
 from .models import Calendar, Timeslot
+from .signals import MoveOutcome, SlotPicker
 from .times import describe_timeslot, describe_window
 
 bp = Blueprint("calendars", __name__)
@@ -81,6 +83,20 @@ def detail(calendar_id: int):
     )
 
 
+def _zone_note(calendar: Calendar, old_zone: str, question: dict | None, choice: str,
+               outcome: MoveOutcome) -> str:
+    """What a zone change did to the slots (nothing to say when it asked nothing)."""
+    if calendar.timezone == old_zone or question is None:
+        return ""
+    if not question["slots"]:
+        return (" The response deadline kept its clock time." if choice == services.KEEP_CLOCK_TIMES
+                else " The response deadline kept its moment.")
+    if choice == services.KEEP_CLOCK_TIMES:
+        return (f" The slots kept their clock times in {calendar.timezone}; "
+                f"{plural(outcome.slots, 'slot')} moved.{_moved_note(outcome)}")
+    return f" The slots kept their moments and now show in {calendar.timezone}."
+
+
 @bp.route("/<id:calendar_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(calendar_id: int):
@@ -90,15 +106,27 @@ def edit(calendar_id: int):
         local = calendar.response_deadline.astimezone(calendar.zone)
         form.response_deadline.data = local.replace(tzinfo=None)
     problems: list[str] = []
+    question = grid.zone_question(calendar, form) if request.method == "POST" else None
+    if question and form.zone_asked.data != question["new"]:
+        form.slot_times.data = None  # a choice made for another zone does not count
     if form.validate_on_submit():
-        try:
-            services.update_calendar(calendar, _calendar_changes(form))
-        except ValidationError as error:
-            problems = _refused(form, error)
+        choice = form.slot_times.data if question else services.KEEP_MOMENTS
+        if question and choice not in services.SLOT_TIMES:
+            if form.zone_asked.data == question["new"]:
+                form.slot_times.errors = ["Choose whether the slots keep their clock times or their moments."]
         else:
-            flash(f"Saved “{calendar.name}”.", "success")
-            return redirect(url_for("calendars.detail", calendar_id=calendar.id))
-    return render_template("calendars/form.html", form=form, calendar=calendar,
+            old_zone = calendar.timezone
+            try:
+                outcome = services.change_calendar(calendar, _calendar_changes(form), slot_times=choice)
+            except ValidationError as error:
+                problems = _refused(form, error)
+            else:
+                flash(f"Saved “{calendar.name}”.{_zone_note(calendar, old_zone, question, choice, outcome)}",
+                      "success")
+                return redirect(url_for("calendars.detail", calendar_id=calendar.id))
+    if question:
+        form.zone_asked.data = question["new"]
+    return render_template("calendars/form.html", form=form, calendar=calendar, question=question,
                            problems=problems), _status(form, problems)
 
 
@@ -162,7 +190,7 @@ def add_timeslot(calendar_id: int):
             return redirect(url_for("calendars.detail", calendar_id=calendar.id,
                                     _anchor=f"day-{form.date.data.isoformat()}"))
     return render_template("calendars/timeslot_form.html", calendar=calendar, form=form, timeslot=None,
-                           summary=None, problems=problems), _status(form, problems)
+                           pickers=[], problems=problems), _status(form, problems)
 
 
 def _timeslot_changes(form: TimeslotForm, timeslot: Timeslot) -> dict:
@@ -179,11 +207,42 @@ def _timeslot_changes(form: TimeslotForm, timeslot: Timeslot) -> dict:
     return changes
 
 
-def _acknowledge_label(summary: grid.SlotSummary) -> str:
-    text = f"I understand that {plural(summary.picks, 'invitee')} picked this slot"
-    if summary.confirmed:
-        text += f", and that {summary.confirmed_name} will be emailed the new time"
-    return text + "."
+def _move_warning(pickers: list[SlotPicker]) -> str:
+    """What changing the slot's time does, said before: whose answers go, whose meeting moves."""
+    others = [picker.name for picker in pickers if not picker.confirmed]
+    meeting = next((picker.name for picker in pickers if picker.confirmed), None)
+    parts = []
+    if others:
+        who = "they are" if len(others) > 1 else f"{others[0]} is"
+        parts.append(f"Changing the time removes {plural(len(others), 'answer')} on this slot "
+                     f"({listing(others)}); {who} emailed to pick again.")
+    if meeting:
+        parts.append(f"{meeting}’s confirmed meeting moves with the slot; {meeting} is emailed the new time.")
+    return " ".join(parts)
+
+
+def _acknowledge_label(pickers: list[SlotPicker]) -> str:
+    others = sum(not picker.confirmed for picker in pickers)
+    meeting = next((picker.name for picker in pickers if picker.confirmed), None)
+    parts = []
+    if others:
+        parts.append(f"removes {plural(others, 'answer')} and emails "
+                     f"{'those invitees' if others > 1 else 'that invitee'} to pick again")
+    if meeting:
+        parts.append(f"moves the meeting with {meeting}, who is emailed the new time")
+    return "I understand that changing the time " + " and ".join(parts) + "."
+
+
+def _moved_note(outcome: MoveOutcome) -> str:
+    """What a move did, for the flash."""
+    note = ""
+    if outcome.removed:
+        were = "was" if len(outcome.asked_again) == 1 else "were"
+        note += (f" Removed {plural(outcome.removed, 'answer')}; {listing(list(outcome.asked_again))} "
+                 f"{were} emailed to pick again.")
+    for name in outcome.meetings_moved:
+        note += f" {name} was emailed the new time."
+    return note
 
 
 @bp.route("/<id:calendar_id>/timeslots/<id:timeslot_id>/edit", methods=["GET", "POST"])
@@ -191,9 +250,9 @@ def _acknowledge_label(summary: grid.SlotSummary) -> str:
 def edit_timeslot(calendar_id: int, timeslot_id: int):
     timeslot = timeslots.get_timeslot(current_user, calendar_id, timeslot_id)
     calendar = timeslot.calendar
-    summary = grid.timeslot_summary(timeslot)
+    pickers = grid.timeslot_pickers(timeslot)
     form = TimeslotForm()
-    form.acknowledge.label.text = _acknowledge_label(summary)
+    form.acknowledge.label.text = _acknowledge_label(pickers) if pickers else ""
     if request.method == "GET":
         start = timeslot.start_time.astimezone(calendar.zone)
         end = timeslot.end_time.astimezone(calendar.zone)
@@ -204,25 +263,22 @@ def edit_timeslot(calendar_id: int, timeslot_id: int):
     if form.validate_on_submit():
         changes = _timeslot_changes(form, timeslot)
         moved = "start_time" in changes or "end_time" in changes
-        if moved and summary.picks and not form.acknowledge.data:
-            form.acknowledge.errors = ["Tick this box to move a slot that invitees picked."]
+        if moved and pickers and not form.acknowledge.data:
+            form.acknowledge.errors = ["Tick this box to change the time of a slot that invitees picked."]
         else:
             description = describe_timeslot(timeslot)
             try:
-                timeslots.update_timeslot(timeslot, changes)
+                outcome = timeslots.change_timeslot(timeslot, changes)
             except (ValidationError, ConflictError) as error:
                 problems = _refused(form, error)
             else:
-                note = ""
-                if moved and summary.confirmed:
-                    note = f" {summary.confirmed_name} was emailed the new time."
                 flash(f"Saved the slot {describe_timeslot(timeslot)} "
-                      f"(was {description}).{note}" if moved else
+                      f"(was {description}).{_moved_note(outcome)}" if moved else
                       f"Saved the slot {description}.", "success")
                 return redirect(url_for("calendars.detail", calendar_id=calendar.id,
                                         _anchor=f"slot-{timeslot.id}"))
     return render_template("calendars/timeslot_form.html", calendar=calendar, form=form,
-                           timeslot=timeslot, summary=summary,
+                           timeslot=timeslot, pickers=pickers, move_warning=_move_warning(pickers),
                            description=describe_timeslot(timeslot),
                            problems=problems), _status(form, problems)
 

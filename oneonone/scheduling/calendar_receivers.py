@@ -4,8 +4,9 @@ Calendars sit below scheduling and never import it; they send the signals of
 oneonone/calendars/signals.py and the receivers here answer them from the invitation tables, inside
 the sender's transaction. The emails go through `notify.queue_meeting_email`: "Cancelled" (with a
 METHOD:CANCEL .ics) to each invitee with an upcoming confirmed meeting when a calendar is deleted, or
-with a confirmed meeting in a deleted slot; "Moved" (with the updated .ics) to the confirmed invitee
-of a slot whose times change. They are outbox rows, sent after the request's transaction commits.
+with a confirmed meeting in a deleted slot. When slots move, `slot_changes.handle_moves` removes
+the other picks on them and emails those invitees, and sends "Moved" (with the updated .ics and the
+old time) to the confirmed invitee. They are outbox rows, sent after the request's transaction commits.
 This module is imported by `register_blueprints`, so the receivers are connected whenever the app is.
 """
 
@@ -20,11 +21,12 @@ from ..calendars import signals
 from ..calendars.grid import SlotSummary
 from ..calendars.models import Calendar, Timeslot
 from ..calendars.services import CalendarCounts, UpcomingMeeting
+from ..calendars.signals import MoveOutcome, SlotMove, SlotPicker
 from ..contacts.models import Contact
 from ..db_types import utcnow
 from ..exceptions import ConflictError
 from ..extensions import db
-from . import notify
+from . import notify, slot_changes
 from .models import PREFERRED, Event, Invitee
 
 # ---- queries ------------------------------------------------------------------------------------
@@ -65,10 +67,8 @@ def _cancel_upcoming_meetings(calendar: Calendar, **_: Any) -> int:
 
 
 @signals.timeslot_moved.connect
-def _tell_the_confirmed_invitee_the_new_time(timeslot: Timeslot, **_: Any) -> None:
-    invitee = _confirmed_invitee(timeslot)
-    if invitee is not None:
-        notify.queue_meeting_email(invitee, timeslot, notify.UPDATED)
+def _handle_moved_slots(calendar: Calendar, *, moves: list[SlotMove], **_: Any) -> MoveOutcome:
+    return slot_changes.handle_moves(calendar, moves)
 
 
 @signals.timeslot_deleting.connect
@@ -135,6 +135,21 @@ def _slot_summaries(calendar: Calendar, *, timeslot: Timeslot | None = None,
         contact_id, name = confirmed.get(timeslot_id, (None, None))
         result[timeslot_id] = SlotSummary(picks=picks, preferred=preferred or 0,
                                           confirmed_contact_id=contact_id, confirmed_name=name)
+    return result
+
+
+@signals.slot_pickers.connect
+def _slot_pickers(calendar: Calendar, *, timeslot_ids: list[int], **_: Any) -> dict[int, list[SlotPicker]]:
+    """Who picked each of these slots, the confirmed invitee first (one query)."""
+    result: dict[int, list[SlotPicker]] = {}
+    for timeslot_id, first, last, confirmed in db.session.execute(
+        sa.select(Event.timeslot_id, Contact.first_name, Contact.last_name, Event.confirmed)
+        .join(Contact, Contact.id == Event.contact_id)
+        .where(Event.calendar_id == calendar.id, Event.timeslot_id.in_(timeslot_ids))
+        .order_by(Event.timeslot_id, Event.confirmed.desc(), Contact.first_name, Contact.last_name,
+                  Contact.id)
+    ):
+        result.setdefault(timeslot_id, []).append(SlotPicker(f"{first} {last}".strip(), bool(confirmed)))
     return result
 
 
