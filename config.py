@@ -53,6 +53,8 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "OneOnOne <no-reply@oneonone.local>")
+    # The same invitee is reminded at most once in this many hours (the button and `flask remind`).
+    REMINDER_COOLDOWN_HOURS = float(os.environ.get("REMINDER_COOLDOWN_HOURS", "12") or 12)
     # Seconds to wait for the SMTP server to connect or answer a command.
     MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "10") or 10)
     # "thread": one background sender per process, woken by new mail and by due retries (default);

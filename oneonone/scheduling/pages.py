@@ -26,6 +26,7 @@ from . import suggest
 from .answers import closed_reason
 from .invitations import visible_link
 from .models import PREFERRED, Event, Invitee
+from .reminders import Waiting, waiting_for
 from .suggestions import Suggestions, suggest_for_calendar
 
 MAX_INVITE_CHOICES = 200  # beyond this many uninvited contacts, "Invite all" is the way
@@ -70,12 +71,6 @@ def invitee_overview(calendar: Calendar, *, page: int = 1, per_page: int = 50) -
     return result
 
 
-def unanswered_count(calendar: Calendar) -> int:
-    """How many invitees have not answered yet."""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Invitee).where(
-        Invitee.calendar_id == calendar.id, Invitee.responded_at.is_(None))) or 0
-
-
 def _uninvited_contacts(owner: User, calendar: Calendar) -> list[Contact]:
     """The owner's contacts not invited yet, by name (at most one more than MAX_INVITE_CHOICES, so the
     page can tell there are more)."""
@@ -106,7 +101,7 @@ class InviteesPage:
     taken_by: dict[int, int]  # slot id -> the contact whose meeting it holds
     totals: dict[int, SlotSummary]  # slot id -> its picks and its meeting, over every invitee
     new_links: dict[str, str]  # invitee id (as text) -> the link just issued, for "Copy"
-    waiting: int  # invitees who have not answered
+    waiting: Waiting  # who has not answered: how many Remind would mail now
     undelivered: dict  # invitee id -> their undelivered email (see email.undelivered_for_invitees)
 
 
@@ -140,7 +135,7 @@ def invitees_page(owner: User, calendar: Calendar, *, page: int, per_page: int,
         taken_by={slot_id: s.confirmed_contact_id for slot_id, s in totals.items() if s.confirmed},
         totals=totals,
         new_links=_links_issued_since(invitees, links_since),
-        waiting=unanswered_count(calendar),
+        waiting=waiting_for(calendar),
         undelivered=undelivered_for_invitees([invitee.id for invitee in invitees]),
     )
 

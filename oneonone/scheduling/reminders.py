@@ -3,7 +3,8 @@
 Mail, each queued in the request's transaction and sent by the outbox after it commits (nothing is
 sent if it rolls back):
 - the reminder with the invitee's usual link (`queue_reminders`), from the Remind button
-  (`remind_unanswered`) and the hourly cron job (`queue_due_reminders`, `flask remind`);
+  (`remind_unanswered`) and the hourly cron job (`queue_due_reminders`, `flask remind`), at most
+  once per REMINDER_COOLDOWN_HOURS (12 by default) to the same invitee;
 - "could you make one of these times?" (`queue_ask_email`) to an invitee the suggestions leave out.
 A double click sends nothing twice: a reminder or a question repeated within a minute is skipped.
 """
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..accounts.models import User
 from ..accounts.recovery import require_verified
@@ -29,7 +32,7 @@ from .models import Invitee
 from .suggestions import suggest_for_calendar
 
 REMINDER_WINDOW = dt.timedelta(hours=48)
-REMINDER_INTERVAL = dt.timedelta(hours=24)
+REMINDER_INTERVAL = dt.timedelta(hours=24)  # the cron job's, unless the cooldown is longer
 ASK_AGAIN_AFTER = dt.timedelta(seconds=60)
 
 
@@ -58,14 +61,46 @@ def _lock_invitees(calendar_id: int) -> None:
                            .order_by(Invitee.id).with_for_update(key_share=True))
 
 
+def reminder_cooldown() -> dt.timedelta:
+    """How long after a reminder the same invitee is not reminded again (REMINDER_COOLDOWN_HOURS)."""
+    return dt.timedelta(hours=float(current_app.config["REMINDER_COOLDOWN_HOURS"]))
+
+
+def _unanswered(calendar_id: int) -> sa.ColumnElement[bool]:
+    return sa.and_(Invitee.calendar_id == calendar_id, Invitee.responded_at.is_(None))
+
+
+def _rested(now: dt.datetime, interval: dt.timedelta) -> sa.ColumnElement[bool]:
+    """Not reminded within `interval` of `now`."""
+    return sa.or_(Invitee.reminded_at.is_(None), Invitee.reminded_at <= now - interval)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Who has not answered: how many the Remind button would mail now, and how many rest."""
+
+    due: int
+    resting: int  # reminded within the cooldown
+
+
+def waiting_for(calendar: Calendar) -> Waiting:
+    """How many unanswered invitees the Remind button would mail now, and how many it skips (one query)."""
+    due, total = db.session.execute(
+        sa.select(sa.func.count().filter(_rested(utcnow(), reminder_cooldown())), sa.func.count())
+        .select_from(Invitee).where(_unanswered(calendar.id))).one()
+    return Waiting(due=due or 0, resting=(total or 0) - (due or 0))
+
+
 def remind_unanswered(calendar: Calendar) -> int:
-    """Queue a reminder for every invitee who has not answered; returns how many."""
+    """Queue a reminder for every invitee who has not answered and was not reminded within the
+    cooldown; returns how many."""
     require_verified(calendar.owner)
     _lock_invitees(calendar.id)
+    now = utcnow()
     invitees = db.session.scalars(
-        sa.select(Invitee).where(Invitee.calendar_id == calendar.id, Invitee.responded_at.is_(None))
+        sa.select(Invitee).where(_unanswered(calendar.id), _rested(now, reminder_cooldown()))
         .order_by(Invitee.id).execution_options(populate_existing=True)).all()
-    return queue_reminders(invitees, utcnow())
+    return queue_reminders(invitees, now)
 
 
 def queue_due_reminders(now: dt.datetime | None = None) -> int:
@@ -78,7 +113,7 @@ def queue_due_reminders(now: dt.datetime | None = None) -> int:
                Calendar.response_deadline > now,
                Calendar.response_deadline <= now + REMINDER_WINDOW,
                Calendar.owner_id.in_(sa.select(User.id).where(User.email_verified_at.is_not(None))),
-               sa.or_(Invitee.reminded_at.is_(None), Invitee.reminded_at <= now - REMINDER_INTERVAL))
+               _rested(now, max(REMINDER_INTERVAL, reminder_cooldown())))
         .order_by(Invitee.id).with_for_update(key_share=True, of=Invitee)
         .execution_options(populate_existing=True)
     ).all()

@@ -15,6 +15,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -83,6 +84,7 @@ def invitees(calendar_id: int):
         uninvited=view.uninvited, max_choices=pages.MAX_INVITE_CHOICES, slots=view.slots,
         taken_by=view.taken_by, totals=view.totals, new_links=view.new_links, labels=PREFERENCE_LABELS,
         waiting=view.waiting, undelivered=view.undelivered,
+        cooldown_hours=f"{float(current_app.config['REMINDER_COOLDOWN_HOURS']):g}",
     )
 
 
@@ -156,8 +158,13 @@ def revoke(calendar_id: int, invitee_id: int):
 def remind(calendar_id: int):
     calendar = get_calendar(current_user, calendar_id)
     count = reminders.remind_unanswered(calendar)
+    hours = f"{float(current_app.config['REMINDER_COOLDOWN_HOURS']):g}"
     if count:
-        flash(f"Reminded {plural(count, 'invitee')} who had not answered.", "success")
+        flash(f"Reminded {plural(count, 'invitee')} who had not answered, with the link they already have.",
+              "success")
+    elif reminders.waiting_for(calendar).resting:
+        flash(f"Everyone who has not answered was reminded in the last {hours} hours; "
+              "no reminders were sent.", "info")
     else:
         flash("Everyone has answered; no reminders were sent.", "info")
     return redirect(url_for(".invitees", calendar_id=calendar.id))
