@@ -23,9 +23,36 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class MailMessage(Message):
+    """Flask-Mail's message; a meeting's calendar also goes inline, as the last part of the
+    multipart/alternative (`text/calendar; method=...`: iMIP, where Outlook looks for it)."""
+
+    calendar_method: str | None = None
+
+    def _message(self):
+        message = super()._message()
+        if self.calendar_method:
+            for part in message.walk():
+                if part.get_content_type() == "text/calendar" and part.get_filename() is None:
+                    part.set_param("method", self.calendar_method)
+        return message
+
+
+def _calendar_method(content_type: str) -> str | None:
+    """The iTIP method of an attached .ics ("text/calendar; method=REQUEST; ..."), if any."""
+    kind, *params = (piece.strip() for piece in content_type.split(";"))
+    if kind.lower() != "text/calendar":
+        return None
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "method":
+            return value.strip().upper() or None
+    return None
+
+
 def to_mail(message: Outgoing) -> Message:
     """The Flask-Mail message for a claimed (or about to be queued) message."""
-    mail_message = Message(
+    mail_message = MailMessage(
         subject=message.subject,
         recipients=[message.recipient],
         body=message.body_text,
@@ -33,6 +60,10 @@ def to_mail(message: Outgoing) -> Message:
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
     )
     for attachment in message.attachments:
+        method = _calendar_method(attachment["content_type"])
+        if method and mail_message.calendar_method is None:
+            mail_message.alts["calendar"] = attachment["data"]  # after "html": the last alternative
+            mail_message.calendar_method = method
         mail_message.attach(attachment["filename"], attachment["content_type"], attachment["data"].encode())
     return mail_message
 

@@ -134,7 +134,7 @@ def test_feed_and_csv_export(owner_client, owner, day, db, client):
     with unit_of_work():
         confirmations.finalize_schedule(calendar, [(ada.id, ten.id), (bob.id, nine.id)])
     rows = list(csv.DictReader(io.StringIO(
-        owner_client.get(f"/calendars/{calendar.id}/schedule.csv").get_data(as_text=True))))
+        owner_client.get(f"/calendars/{calendar.id}/schedule.csv").get_data().decode("utf-8-sig"))))
     assert [(r["start"], r["email"], r["high_priority"]) for r in rows] == [
         ("09:00", "bob@example.org", "no"), ("10:00", "ada@example.org", "yes")]
     owner_client.post("/accounts/feed", data={"action": "rotate"})
@@ -170,3 +170,16 @@ def test_confirming_a_schedule_counts_only_new_meetings_and_warns_of_who_has_not
     response = owner_client.post(f"/calendars/{calendar.id}/suggestions/finalize",
                                  data={"pair": [f"{ada.id}:{ten.id}", f"{bob.id}:{nine.id}"]}, follow_redirects=True)
     assert "Schedule confirmed: 1 new meeting (1 already confirmed, unchanged)" in response.get_data(as_text=True)
+
+
+def test_the_schedule_csv_opens_in_excel_with_accents_intact(owner_client, day, db):
+    """A UTF-8 BOM (Excel reads the file as UTF-8 only with it) and CRLF rows."""
+    calendar, ada, bob, nine, ten, *_ = day
+    ada.first_name = "Zoë"
+    db.session.commit()
+    with unit_of_work():
+        confirmations.finalize_schedule(calendar, [(ada.id, ten.id), (bob.id, nine.id)])
+    data = owner_client.get(f"/calendars/{calendar.id}/schedule.csv").get_data()
+    assert data.startswith("\ufeffdate,start,".encode())
+    assert "Zoë".encode() in data
+    assert data.count(b"\r\n") == 3 and data.replace(b"\r\n", b"").count(b"\n") == 0

@@ -27,7 +27,7 @@ def owner_feed(owner: User) -> str:
             invitee_id=invitee.id, sequence=max(0, invitee.ics_sequence - 1), start=slot.start_time,
             end=slot.end_time, summary=f"{calendar.name}: {contact.full_name}",
             organizer_email=owner.email, organizer_name=owner.full_name,
-            attendee_email=contact.email, attendee_name=contact.full_name,
+            attendee_email=contact.email, attendee_name=contact.full_name, invitation=False,
         )
         for _meeting, slot, contact, calendar, invitee in rows
     ]

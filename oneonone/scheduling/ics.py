@@ -32,9 +32,10 @@ def _address(email: str, name: str, **params) -> icalendar.vCalAddress:
 def meeting_event(
     *, invitee_id: int, sequence: int, start: dt.datetime, end: dt.datetime, summary: str,
     organizer_email: str, organizer_name: str, attendee_email: str, attendee_name: str,
-    description: str = "", cancelled: bool = False,
+    description: str = "", cancelled: bool = False, invitation: bool = True,
 ) -> icalendar.Event:
-    """One VEVENT for a meeting; times in UTC."""
+    """One VEVENT for a meeting; times in UTC. An `invitation` (REQUEST) asks the attendee to
+    answer (RSVP); a published copy (a download, the feed) does not."""
     event = icalendar.Event()
     event.add("uid", meeting_uid(invitee_id))
     event.add("dtstamp", utcnow())
@@ -46,8 +47,8 @@ def meeting_event(
         event.add("description", description)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("organizer", _address(organizer_email, organizer_name))
-    event.add("attendee", _address(attendee_email, attendee_name, role="REQ-PARTICIPANT",
-                                   partstat="NEEDS-ACTION", rsvp="TRUE"))
+    answer = {"partstat": "NEEDS-ACTION", "rsvp": "TRUE"} if invitation else {}
+    event.add("attendee", _address(attendee_email, attendee_name, role="REQ-PARTICIPANT", **answer))
     return event
 
 

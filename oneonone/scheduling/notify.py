@@ -26,8 +26,10 @@ SUBJECTS = {
 }
 
 
-def meeting_ics(invitee: Invitee, timeslot: Timeslot, *, sequence: int, cancelled: bool = False) -> str:
-    """The .ics file for one invitee's meeting (METHOD:REQUEST, or CANCEL when cancelled)."""
+def meeting_ics(invitee: Invitee, timeslot: Timeslot, *, sequence: int, cancelled: bool = False,
+                download: bool = False) -> str:
+    """The .ics file for one invitee's meeting: METHOD:REQUEST for the email (CANCEL when
+    cancelled), or METHOD:PUBLISH without RSVP for a `download` (a copy, not an invitation)."""
     calendar = invitee.calendar
     owner = calendar.owner
     contact = invitee.contact
@@ -37,9 +39,10 @@ def meeting_ics(invitee: Invitee, timeslot: Timeslot, *, sequence: int, cancelle
         organizer_email=owner.email, organizer_name=owner.full_name,
         attendee_email=contact.email, attendee_name=contact.full_name,
         description=f"One-on-one meeting arranged with OneOnOne for {calendar.name}.",
-        cancelled=cancelled,
+        cancelled=cancelled, invitation=not download,
     )
-    return ics.calendar_file([event], method=ics.CANCEL if cancelled else ics.REQUEST)
+    method = ics.PUBLISH if download else ics.CANCEL if cancelled else ics.REQUEST
+    return ics.calendar_file([event], method=method)
 
 
 def queue_meeting_email(invitee: Invitee, timeslot: Timeslot, kind: str, *,

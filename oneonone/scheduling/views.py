@@ -272,6 +272,7 @@ def finalize(calendar_id: int):
 def schedule_csv(calendar_id: int):
     calendar = get_calendar(current_user, calendar_id)
     buffer = io.StringIO()
+    buffer.write("\ufeff")  # the BOM: Excel then reads UTF-8 ("Zoë", not "ZoÃ«")
     writer = csv_safe.writer(buffer)  # names like `=cmd|...` reach a spreadsheet as text
     writer.writerow(["date", "start", "end", "timezone", "first_name", "last_name", "email",
                      "high_priority", "preference", "start_utc", "end_utc"])
@@ -367,6 +368,6 @@ def pick_ics(token: str):
     meeting = confirmations.meeting_of(invitee)
     if meeting is None:
         abort(404)
-    data = meeting_ics(invitee, meeting.timeslot, sequence=max(0, invitee.ics_sequence - 1))
+    data = meeting_ics(invitee, meeting.timeslot, sequence=max(0, invitee.ics_sequence - 1), download=True)
     return Response(data, mimetype="text/calendar",
                     headers={"Content-Disposition": 'attachment; filename="meeting.ics"'})
