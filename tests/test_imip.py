@@ -79,7 +79,7 @@ def test_downloads_and_the_feed_publish_without_rsvp(db, day, client, owner):
     response = client.get(f"/pick/{day.token('ada')}/meeting.ics")
     assert response.status_code == 200 and response.mimetype == "text/calendar"
     assert "method=" not in response.headers["Content-Type"]
-    calendar, parsed = _both_parse(response.get_data(as_text=True))
+    calendar, _ = _both_parse(response.get_data(as_text=True))
     assert calendar["METHOD"] == "PUBLISH"
     assert "RSVP" not in response.get_data(as_text=True)
     with unit_of_work():
