@@ -41,9 +41,9 @@ def utc(*args) -> dt.datetime:
 
 
 def calendar_parts(message) -> list[str]:
-    """The text of every text/calendar part of an email."""
-    return [part.get_payload(decode=True).decode() for part in message.walk()
-            if part.get_content_type() == "text/calendar"]
+    """The different texts of an email's text/calendar parts (inline and attached, the same file)."""
+    return list(dict.fromkeys(part.get_payload(decode=True).decode() for part in message.walk()
+                              if part.get_content_type() == "text/calendar"))
 
 
 @contextmanager

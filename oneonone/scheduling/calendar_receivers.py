@@ -62,7 +62,7 @@ def _cancel_upcoming_meetings(calendar: Calendar, **_: Any) -> int:
     """Queue a cancellation for each upcoming confirmed meeting; returns how many."""
     meetings = _upcoming(calendar)
     for invitee, timeslot in meetings:
-        notify.queue_meeting_email(invitee, timeslot, notify.CANCELLED)
+        notify.queue_meeting_email(invitee, timeslot, notify.CANCELLED, ends_invitation=notify.CALENDAR_DELETED)
     return len(meetings)
 
 

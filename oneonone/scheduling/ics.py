@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import icalendar
 from flask import current_app
@@ -65,3 +65,19 @@ def calendar_file(events: Iterable[icalendar.Event], method: str | None = REQUES
     for event in events:
         calendar.add_component(event)
     return calendar.to_ical().decode()
+
+
+def add_to_calendar_links(*, summary: str, start: dt.datetime, end: dt.datetime,
+                          details: str = "", location: str = "") -> dict[str, str]:
+    """"Add to Google Calendar" and "Add to Outlook" addresses for a meeting (times in UTC)."""
+    start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+    google = {"action": "TEMPLATE", "text": summary, "dates": f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}",
+              "details": details, "location": location}
+    outlook = {"path": "/calendar/action/compose", "rru": "addevent", "subject": summary,
+               "startdt": f"{start:%Y-%m-%dT%H:%M:%SZ}", "enddt": f"{end:%Y-%m-%dT%H:%M:%SZ}",
+               "body": details, "location": location}
+    return {
+        "google": "https://calendar.google.com/calendar/render?" + urlencode({k: v for k, v in google.items() if v}),
+        "outlook": "https://outlook.live.com/calendar/0/deeplink/compose?"
+                   + urlencode({k: v for k, v in outlook.items() if v}),
+    }

@@ -210,6 +210,6 @@ def revoke_invitation(invitee: Invitee) -> None:
         return  # revoked by a request a moment ago
     meeting = meeting_of(invitee)
     if meeting is not None:
-        notify.queue_meeting_email(invitee, meeting.timeslot, notify.CANCELLED)
+        notify.queue_meeting_email(invitee, meeting.timeslot, notify.CANCELLED, ends_invitation=notify.REVOKED)
     db.session.delete(invitee)
     db.session.flush()

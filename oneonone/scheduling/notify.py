@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .models import Invitee
 
 CONFIRMED, UPDATED, CANCELLED = "confirmed", "updated", "cancelled"
+REVOKED, CALENDAR_DELETED = "revoked", "calendar_deleted"  # a cancellation that ends the invitation
 SUBJECTS = {
     CONFIRMED: "Confirmed: {name}",
     UPDATED: "Moved: {name}",
@@ -26,19 +27,25 @@ SUBJECTS = {
 }
 
 
+def _summary(invitee: Invitee) -> str:
+    calendar = invitee.calendar
+    return f"{calendar.name}: {calendar.owner.full_name} / {invitee.contact.full_name}"
+
+
+def _description(invitee: Invitee) -> str:
+    return f"One-on-one meeting arranged with OneOnOne for {invitee.calendar.name}."
+
+
 def meeting_ics(invitee: Invitee, timeslot: Timeslot, *, sequence: int, cancelled: bool = False,
                 download: bool = False) -> str:
     """The .ics file for one invitee's meeting: METHOD:REQUEST for the email (CANCEL when
     cancelled), or METHOD:PUBLISH without RSVP for a `download` (a copy, not an invitation)."""
-    calendar = invitee.calendar
-    owner = calendar.owner
+    owner = invitee.calendar.owner
     contact = invitee.contact
     event = ics.meeting_event(
         invitee_id=invitee.id, sequence=sequence, start=timeslot.start_time, end=timeslot.end_time,
-        summary=f"{calendar.name}: {owner.full_name} / {contact.full_name}",
-        organizer_email=owner.email, organizer_name=owner.full_name,
-        attendee_email=contact.email, attendee_name=contact.full_name,
-        description=f"One-on-one meeting arranged with OneOnOne for {calendar.name}.",
+        summary=_summary(invitee), organizer_email=owner.email, organizer_name=owner.full_name,
+        attendee_email=contact.email, attendee_name=contact.full_name, description=_description(invitee),
         cancelled=cancelled, invitation=not download,
     )
     method = ics.PUBLISH if download else ics.CANCEL if cancelled else ics.REQUEST
@@ -47,9 +54,14 @@ def meeting_ics(invitee: Invitee, timeslot: Timeslot, *, sequence: int, cancelle
 
 def queue_meeting_email(invitee: Invitee, timeslot: Timeslot, kind: str, *,
                         link_token: str | None = None,
-                        previous: tuple[dt.datetime, dt.datetime] | None = None) -> None:
+                        previous: tuple[dt.datetime, dt.datetime] | None = None,
+                        ends_invitation: str | None = None) -> None:
     """Queue the invitee's confirmed / updated / cancelled email; bumps the .ics SEQUENCE.
-    `previous` is the meeting's (start, end) before an update, which the "Moved" email names."""
+
+    `previous` is the meeting's (start, end) before an update, which the "Moved" email names. A
+    cancellation says whether they can pick a new time (answers still open: their link) or not;
+    `ends_invitation` (REVOKED, CALENDAR_DELETED) says why there is nothing more, and sends no link.
+    """
     sequence = invitee.ics_sequence
     invitee.ics_sequence = sequence + 1
     cancelled = kind == CANCELLED
@@ -61,7 +73,8 @@ def queue_meeting_email(invitee: Invitee, timeslot: Timeslot, kind: str, *,
         data=data,
     )
     calendar = invitee.calendar
-    token = link_token or rebuild_token(invitee.link_nonce, invitee.token_hash)  # their usual link
+    token = None if ends_invitation else (
+        link_token or rebuild_token(invitee.link_nonce, invitee.token_hash))  # their usual link
     queue_email(
         invitee.contact.email,
         SUBJECTS[kind].format(name=quoted(calendar.name)),
@@ -75,4 +88,9 @@ def queue_meeting_email(invitee: Invitee, timeslot: Timeslot, kind: str, *,
         link=pick_url(token) if token else None,
         moved=kind == UPDATED,
         previous=previous if kind == UPDATED else None,
+        ended=ends_invitation,
+        pick_again=cancelled and not ends_invitation and not calendar.deadline_passed(),
+        add_to=None if cancelled else ics.add_to_calendar_links(
+            summary=_summary(invitee), start=timeslot.start_time, end=timeslot.end_time,
+            details=_description(invitee)),
     )
