@@ -1,9 +1,11 @@
-"""Jinja filters and globals: times shown in the viewer's zone, time-zone options, `plural(n, "slot")`."""
+"""Jinja filters and globals: times shown in the viewer's zone, time-zone options, `plural(n, "slot")`,
+email addresses that wrap at their dots and "@" (`breakable_email`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -63,6 +65,18 @@ def zone_aliases_json() -> str:
     return json.dumps(alias_targets(), separators=(",", ":"), sort_keys=True)
 
 
+_EMAIL_BREAKS = re.compile(r"(?=[@.])")
+
+
+def breakable_email(value: str | None) -> Markup:
+    """The address, escaped, with a <wbr> before "@" and each ".": a long one wraps at those points
+    rather than in the middle of a word."""
+    if value is None:
+        return Markup("")
+    text = value.unescape() if isinstance(value, Markup) else str(value)
+    return Markup("<wbr>").join(escape(part) for part in _EMAIL_BREAKS.split(text) if part)
+
+
 def _public_url() -> dict[str, str]:
     """`public_url`: the address links shown on a page start with (PUBLIC_URL, never the Host header)."""
     return {"public_url": current_app.config["PUBLIC_URL"]}
@@ -75,6 +89,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_time, "time")
     app.add_template_filter(format_date, "date")
     app.add_template_filter(to_zone, "in_zone")
+    app.add_template_filter(breakable_email, "breakable_email")
     app.add_template_global(common_timezones, "common_timezones")
     app.add_template_global(timezone_options, "timezone_options")
     app.add_template_global(zone_aliases_json, "zone_aliases_json")
