@@ -11,8 +11,14 @@ at once (`save_picks`); the API records one pick at a time (`add_pick`). Both go
 3. nobody picks anew a slot that someone else's meeting holds (the API answers 409; the page does
    not offer such slots, so a choice for one is dropped). A pick made before that meeting stays.
 
+The pick page's answer as a whole is also one of the states in models (NOT_ANSWERED, ANSWERED,
+CANT_MAKE_ANY, `Invitee.answer_state`): "None of these times work for me" clears the picks and
+marks the invitee as answered (so they are not reminded) but able to make none; picking again, on
+the page or through the API, clears that. An answer with no pick and without that choice is refused
+(400 naming `answer`). A comment for the owner (at most COMMENT_MAX characters) may go with either.
+
 Answering takes the calendar's row lock, which confirming takes too, and decides on what it reads
-under it. No mail is sent here.
+under it. The owner hears of each saved answer as they chose (`owner_notices.answer_received`).
 """
 
 from __future__ import annotations
@@ -30,11 +36,14 @@ from ..exceptions import ConflictError, NotFoundError, PermissionDenied, Validat
 from ..extensions import db
 from ..timezones import is_valid_timezone
 from ..transaction import lock_row
+from ..validation import Problems, clean_text
+from . import owner_notices
 from .confirmations import meeting_of
-from .models import PREFERENCES, PREFERRED, Event, Invitee
+from .models import COMMENT_MAX, PREFERENCES, PREFERRED, Event, Invitee
 
 DEADLINE, CONFIRMED = "deadline", "confirmed"  # why answers are closed
 NOT_IN_CALENDAR = "That timeslot is not in this calendar."
+NOTHING_CHOSEN = "Pick at least one time, or choose “None of these times work for me”."
 
 
 def closed_reason(calendar: Calendar, *, has_meeting: bool, now: dt.datetime | None = None) -> str | None:
@@ -98,15 +107,43 @@ def _check_answer(invitee: Invitee, choices: Mapping[int, str | None],
     return _CheckedAnswer(invitee, slot_ids, picks, chosen_anew & taken)
 
 
-def save_picks(invitee: Invitee, choices: dict[int, str | None], *, timezone: str | None = None) -> int:
-    """Replace the invitee's whole answer at once (slot id -> preference, None for can't); returns
-    how many slots are picked."""
+def clean_comment(value: str | None) -> str | None:
+    """The comment for the owner, trimmed (None when empty), or a ValidationError naming `comment`."""
+    problems = Problems()
+    text = clean_text(problems, "comment", value, max_length=COMMENT_MAX, label="Comment", required=False,
+                      multiline=True)
+    problems.raise_if_any()
+    return text or None
+
+
+def save_picks(invitee: Invitee, choices: dict[int, str | None], *, timezone: str | None = None,
+               none_work: bool = False, comment: str | None = None) -> int:
+    """Replace the invitee's whole answer at once (slot id -> preference, None for can't), or with
+    `none_work` clear every pick ("None of these times work for me") — unless they had said so already
+    and now choose times, which are then saved; `comment` replaces their comment ("" removes it; None
+    keeps it). Returns how many slots are picked."""
     problems: dict[str, list[str]] = {}
     if timezone is not None and not is_valid_timezone(timezone):
         problems["timezone"] = ["Unknown time zone."]
+    if comment is not None:
+        try:
+            comment = clean_comment(comment) or ""
+        except ValidationError as error:
+            problems.update(error.fields)
     checked = _check_answer(invitee, choices, problems)
     if problems:
-        raise ValidationError("Some choices could not be saved.", problems)
+        only_comment = set(problems) == {"comment"}
+        raise ValidationError(problems["comment"][0] if only_comment else "Some choices could not be saved.",
+                              problems)
+    picks_chosen = any(preference is not None and slot_id not in checked.refused
+                       for slot_id, preference in choices.items())
+    # The page shows the choice ticked while it stands: times chosen beside it then are the change.
+    if none_work and picks_chosen and checked.invitee.declined_at is not None:
+        none_work = False
+    if none_work:
+        choices = {}
+    elif not picks_chosen:
+        raise ValidationError.for_field("answer", NOTHING_CHOSEN)
     invitee = checked.invitee
     picked = 0
     for slot_id in checked.slot_ids:
@@ -122,10 +159,16 @@ def save_picks(invitee: Invitee, choices: dict[int, str | None], *, timezone: st
                                  contact_id=invitee.contact_id, preference=preference))
         else:
             pick.preference = preference
-    invitee.responded_at = utcnow()
+    now = utcnow()
+    first = invitee.responded_at is None
+    invitee.responded_at = now  # "none of these" is an answer too: reminders skip it
+    invitee.declined_at = now if none_work else None
+    if comment is not None:
+        invitee.comment = comment or None
     if timezone:
         invitee.timezone = timezone
     db.session.flush()
+    owner_notices.answer_received(invitee, first=first)
     return picked
 
 
@@ -147,8 +190,11 @@ def add_pick(invitee: Invitee, timeslot_id: int, preference: str = PREFERRED) ->
     pick = Event(calendar_id=invitee.calendar_id, timeslot_id=timeslot_id,
                  contact_id=invitee.contact_id, preference=preference)
     db.session.add(pick)
+    first = invitee.responded_at is None
     invitee.responded_at = utcnow()
+    invitee.declined_at = None  # a time works after all
     db.session.flush()
+    owner_notices.answer_received(invitee, first=first)
     return pick, True
 
 

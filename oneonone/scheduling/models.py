@@ -23,12 +23,21 @@ IF_NEED_BE = "if_need_be"
 PREFERENCES = (PREFERRED, IF_NEED_BE)
 PREFERENCE_LABELS = {PREFERRED: "Preferred", IF_NEED_BE: "If need be"}
 
+# An invitee's answer, as a whole (the API's `state`): see Invitee.answer_state.
+NOT_ANSWERED, ANSWERED, CANT_MAKE_ANY = "not_answered", "answered", "cant_make_any"
+ANSWER_STATES = (NOT_ANSWERED, ANSWERED, CANT_MAKE_ANY)
+COMMENT_MAX = 500
+
 
 class Invitee(db.Model):
     """A contact invited to a calendar; they answer through a personal link."""
 
     __tablename__ = "invitees"
-    __table_args__ = (sa.UniqueConstraint("calendar_id", "contact_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("calendar_id", "contact_id"),
+        # "None of these times work" is an answer: it is never reminded as if unanswered.
+        sa.CheckConstraint("declined_at IS NULL OR responded_at IS NOT NULL", name="declined_is_an_answer"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     calendar_id: Mapped[int] = mapped_column(sa.ForeignKey("calendars.id", ondelete="CASCADE"))
@@ -43,6 +52,12 @@ class Invitee(db.Model):
     invited_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When they answered "None of these times work for me" (their picks were cleared); None once they
+    # pick again. Their comment for the owner goes with any answer.
+    declined_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    comment: Mapped[str | None] = mapped_column(sa.String(COMMENT_MAX))
+    # The owner's personal message in the invitation, shown in it and on the pick page.
+    message: Mapped[str | None] = mapped_column(sa.String(1000))
     # The zone the invitee chose on their pick page; their emails show times in it.
     timezone: Mapped[str | None] = mapped_column(sa.String(64))
     # SEQUENCE of the meeting's iCalendar entry; its UID is stable per invitee.
@@ -61,6 +76,14 @@ class Invitee(db.Model):
         "Invitee.contact_id == foreign(Event.contact_id))",
         viewonly=True,
     )
+
+    @property
+    def answer_state(self) -> str:
+        """NOT_ANSWERED, ANSWERED (with picks: see their events) or CANT_MAKE_ANY: the one place the
+        state is derived, for the pages and the API."""
+        if self.declined_at is not None:
+            return CANT_MAKE_ANY
+        return ANSWERED if self.responded_at is not None else NOT_ANSWERED
 
     def __str__(self) -> str:
         return f"{self.contact} invited to {self.calendar.name}"

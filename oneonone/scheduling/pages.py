@@ -25,7 +25,7 @@ from ..pagination import Page, paginate
 from . import suggest
 from .answers import closed_reason
 from .invitations import visible_link
-from .models import PREFERRED, Event, Invitee
+from .models import NOT_ANSWERED, PREFERRED, Event, Invitee
 from .reminders import Waiting, waiting_for
 from .suggestions import Suggestions, suggest_for_calendar
 
@@ -42,10 +42,21 @@ class InviteeRow:
     confirmed_slot_id: int | None  # the slot of their meeting
 
     @property
+    def state(self) -> str:
+        """Their answer: models.NOT_ANSWERED, ANSWERED or CANT_MAKE_ANY (the API's `state`)."""
+        return self.invitee.answer_state
+
+    @property
     def status(self) -> str:
+        """What the invitees page's Status column shows: confirmed, answered, cant_make_any or invited."""
         if self.confirmed_slot_id is not None:
             return "confirmed"
-        return "answered" if self.invitee.responded_at is not None else "invited"
+        return {NOT_ANSWERED: "invited"}.get(self.state, self.state)
+
+    @property
+    def calendar(self) -> Calendar:
+        """The invitee's calendar (already loaded), whose zone the API writes times in."""
+        return self.invitee.calendar
 
 
 def invitee_overview(calendar: Calendar, *, page: int = 1, per_page: int = 50) -> Page:
@@ -195,6 +206,8 @@ class PickPage:
     # While answers are open, the invitee's picks on slots that others' meetings hold (slot id ->
     # preference): those slots are not offered, and the page sends these back unchanged.
     kept: dict[int, str]
+    state: str  # models.NOT_ANSWERED / ANSWERED / CANT_MAKE_ANY
+    comment: str | None  # theirs, for the owner
 
 
 def pick_page(invitee: Invitee, zone_name: str) -> PickPage:
@@ -227,4 +240,5 @@ def pick_page(invitee: Invitee, zone_name: str) -> PickPage:
         days[-1][1].append(choice)
     confirmed = next((c for c in choices if c.mine), None)
     kept = {} if closed else {slot_id: mine[slot_id] for slot_id in sorted(taken) if slot_id in mine}
-    return PickPage(days=days, closed=closed, confirmed=confirmed, picked=len(mine), kept=kept)
+    return PickPage(days=days, closed=closed, confirmed=confirmed, picked=len(mine), kept=kept,
+                    state=invitee.answer_state, comment=invitee.comment)

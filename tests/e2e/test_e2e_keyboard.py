@@ -92,6 +92,10 @@ def test_the_pick_page_works_with_the_keyboard_alone(visit, owner, make_calendar
         assert focus["name"] == f"slot-{slot_id}", focus
     page.keyboard.press("ArrowRight")  # wraps from Can't to Preferred
     assert page.evaluate(FOCUS)["value"] == "preferred"
+    # Then "None of these times work for me" and the comment box, before the button.
+    assert tab()["name"] == "none_work"
+    page.keyboard.press("Tab")  # the comment box (Chromium scrolls only its caret into view)
+    assert page.evaluate(FOCUS)["name"] == "comment"
     focus = tab()
     assert focus["tag"] == "button" and focus["text"] == "Save my answer"
     noor.check("keyboard-focus-on-save")
