@@ -34,6 +34,15 @@ def _trusted_hosts(value: str | None, public_url: str, app_env: str) -> list[str
     return list(dict.fromkeys(hosts))
 
 
+def _default_sender(public_url: str) -> str:
+    """`OneOnOne <no-reply@<PUBLIC_URL's host>>` when that host is a domain name, which the site's
+    own mail setup can send as; otherwise (127.0.0.1, localhost) a placeholder for development."""
+    host = (urlsplit(public_url).hostname or "").lower()
+    if "." in host and not host.replace(".", "").isdigit() and not host.startswith("["):
+        return f"OneOnOne <no-reply@{host}>"
+    return "OneOnOne <no-reply@oneonone.local>"
+
+
 class Config:
     APP_ENV = os.environ.get("APP_ENV", "development")
     # Unset: outside production the app makes a random key once per instance (instance/secret_key).
@@ -52,7 +61,8 @@ class Config:
     MAIL_USE_SSL = _bool("MAIL_USE_SSL")
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
-    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "OneOnOne <no-reply@oneonone.local>")
+    # From on every message (replies to invitees' mail go to the owner: Reply-To).
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER") or _default_sender(PUBLIC_URL)
     # The same invitee is reminded at most once in this many hours (the button and `flask remind`).
     REMINDER_COOLDOWN_HOURS = float(os.environ.get("REMINDER_COOLDOWN_HOURS", "12") or 12)
     # Seconds to wait for the SMTP server to connect or answer a command.

@@ -173,8 +173,20 @@ def remind_command() -> None:
     click.echo(f"sent {plural(count, 'reminder')}")
 
 
+@click.command("digest")
+@with_appcontext
+def digest_command() -> None:
+    """Email each owner who chose a daily summary the answers since their last one; for cron, daily."""
+    from .scheduling.owner_notices import queue_digests
+
+    with unit_of_work():
+        count = queue_digests()
+    click.echo(f"sent {plural(count, 'digest')}")
+
+
 def register(app: Flask) -> None:
     """Register the CLI commands."""
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(outbox_group)
     app.cli.add_command(remind_command)
+    app.cli.add_command(digest_command)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from email.utils import formataddr
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -37,6 +38,13 @@ class Attachment:
 
 # Mail an owner's actions send to other people: counted against OWNER_DAILY_EMAIL_LIMIT.
 OWNER_MAIL = ("invitation", "ask", "meeting_scheduled", "meeting_cancelled", "time_changed")
+# Mail to invitees: a reply reaches the owner (Reply-To), not the service's sender.
+INVITEE_MAIL = OWNER_MAIL
+# Mail no person wrote or sent by hand (RFC 3834 "Auto-Submitted: auto-generated", so that
+# out-of-office replies stay away): account mail and the owner's notifications; reminders say so
+# when queued.
+AUTOMATIC_MAIL = ("verify_email", "password_reset", "security_notice", "signup_attempt",
+                  "answer_notification", "answers_digest", "all_answered")
 _HEADER_BREAKERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]+")
 SUBJECT_MAX = 200
 
@@ -57,6 +65,12 @@ class UnsendableMessage(ValidationError):
 def header_text(value: str) -> str:
     """`value` made safe for a mail header: nothing in it can end a header or start another."""
     return " ".join(_HEADER_BREAKERS.sub(" ", value).split())
+
+
+def display_name(name: str) -> str:
+    """A person's name for an address header: one line, without the characters that could make a
+    client read part of it as an address (@ < > , ; : " \\)."""
+    return " ".join(re.sub(r'[@<>,;:"\\]', " ", header_text(name)).split())
 
 
 def quoted(text: str, limit: int = 40) -> str:
@@ -80,14 +94,27 @@ def _check_quota(owner_id: int) -> None:
     counts[key] += 1
 
 
+def _headers(template: str, owner, automatic: bool | None) -> dict[str, str]:
+    """Reply-To the owner on mail to invitees; Auto-Submitted on automatic mail."""
+    headers = {}
+    if owner is not None and template in INVITEE_MAIL:
+        headers["Reply-To"] = formataddr((display_name(owner.full_name), owner.email))
+    if automatic if automatic is not None else template in AUTOMATIC_MAIL:
+        headers["Auto-Submitted"] = "auto-generated"
+    return headers
+
+
 def queue_email(
-    to: str, subject: str, template: str, *, attachments: tuple[Attachment, ...] = (), **context
+    to: str, subject: str, template: str, *, attachments: tuple[Attachment, ...] = (),
+    automatic: bool | None = None, **context
 ) -> OutboxMessage:
     """Render a message and add it to the outbox in the current transaction.
 
     Whatever the subject holds, it becomes one header line. The message is built once here, so one
     that could not be sent is refused now (UnsendableMessage), not retried for hours. Mail an owner
-    sends to others counts against their daily quota (EmailQuotaExceeded, nothing queued).
+    sends to others counts against their daily quota (EmailQuotaExceeded, nothing queued). Mail to an
+    invitee has Reply-To the owner (`owner` in the context); `automatic` (default: by template, see
+    AUTOMATIC_MAIL) adds Auto-Submitted.
     """
     subject = header_text(subject)[:SUBJECT_MAX]
     owner = context.get("owner")
@@ -102,6 +129,7 @@ def queue_email(
         body_html=html,
         attachments=[a.__dict__ for a in attachments],
         template=template,
+        headers=_headers(template, owner, automatic) or None,
     )
     try:
         mail_for(message).as_bytes()

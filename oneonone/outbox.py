@@ -77,6 +77,8 @@ class OutboxMessage(db.Model):
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     discard: Mapped[bool] = mapped_column(default=False)
     template: Mapped[str] = mapped_column(sa.String(40), default="")  # which kind of message it is
+    # Extra headers written when it is sent: Reply-To (the owner, on mail to invitees), Auto-Submitted.
+    headers: Mapped[dict | None] = mapped_column(sa.JSON)
 
     def __str__(self) -> str:
         return f"#{self.id} {self.status} to {self.recipient}: {self.subject}"
@@ -115,6 +117,7 @@ class Outgoing:
     body_text: str
     body_html: str | None
     attachments: tuple[dict, ...]  # the row's JSON: filename, content_type, data
+    headers: tuple[tuple[str, str], ...] = ()  # Reply-To, Auto-Submitted
 
 
 def _backoff(attempts: int) -> dt.timedelta:
@@ -154,7 +157,7 @@ def _claim(limit: int) -> list[Outgoing]:
 
 def _outgoing(m: OutboxMessage, claim: str) -> Outgoing:
     return Outgoing(m.id, claim, m.recipient, m.subject, m.body_text, m.body_html,
-                    tuple(m.attachments or []))
+                    tuple(m.attachments or []), tuple((m.headers or {}).items()))
 
 
 def _record(message: Outgoing, error: Exception | None) -> None:

@@ -12,10 +12,16 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
+from email import charset as email_charset
+from email.utils import make_msgid, parseaddr
 from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_mail import Connection, Message
+
+# Flask-Mail sends UTF-8 text unencoded (8bit), so a line over 998 octets — a long one-line agenda or
+# comment — makes the SMTP server refuse the message. Quoted-printable keeps every line short.
+email_charset.add_charset("utf-8", email_charset.SHORTEST, email_charset.QP, "utf-8")
 
 if TYPE_CHECKING:
     from .outbox import Outgoing
@@ -50,15 +56,26 @@ def _calendar_method(content_type: str) -> str | None:
     return None
 
 
+def sender_domain(sender: str) -> str:
+    """The domain of a From address ("OneOnOne <no-reply@example.org>" -> "example.org")."""
+    return parseaddr(sender)[1].rpartition("@")[2].strip().lower() or "oneonone.local"
+
+
 def to_mail(message: Outgoing) -> Message:
     """The Flask-Mail message for a claimed (or about to be queued) message."""
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
     mail_message = MailMessage(
         subject=message.subject,
         recipients=[message.recipient],
         body=message.body_text,
         html=message.body_html,
-        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        sender=sender,
     )
+    # The sender's domain, not this machine's name ("@localhost" reads as spam to filters).
+    mail_message.msgId = make_msgid(domain=sender_domain(sender))
+    headers = dict(message.headers)
+    mail_message.reply_to = headers.pop("Reply-To", None)
+    mail_message.extra_headers = headers or None
     for attachment in message.attachments:
         method = _calendar_method(attachment["content_type"])
         if method and mail_message.calendar_method is None:

@@ -121,7 +121,10 @@ def test_unknown_path_and_unlisted_method(api, world):
     response = api.request("PATCH", "/api/contacts/")
     assert_error(response, 405)
     assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    # PUT replaces a calendar (tests/test_calendar_details.py): a body without the required fields is a 400.
     response = api.put(f"/api/calendars/{world['calendar'].id}/", {"name": "x"})
+    assert_error(response, 400, "start_date", "end_date")
+    response = api.request("PUT", "/api/calendars/")
     assert_error(response, 405)
     assert "PUT" not in response.headers["Allow"]
     assert_error(api.get("/api/accounts/delete/"), 405)
@@ -753,6 +756,8 @@ VALID_BODIES = {
     ("/api/contacts/", "POST"): {"first_name": "A", "last_name": "B", "email": "ab@example.org"},
     ("/api/contacts/<id:contact_id>/", "PUT"): {"first_name": "Mallory"},
     ("/api/calendars/", "POST"): {"name": "Mine", "start_date": "2030-06-03", "end_date": "2030-06-07"},
+    ("/api/calendars/<id:calendar_id>/", "PUT"): {"name": "Mine", "start_date": "2030-06-03",
+                                                  "end_date": "2030-06-07"},
     ("/api/calendars/<id:calendar_id>/", "POST"): {"start_time": "2030-06-03T15:00",
                                                    "end_time": "2030-06-03T16:00"},
     ("/api/calendars/<id:calendar_id>/timeslots/<id:timeslot_id>/", "PUT"): {"high_priority": True},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from oneonone.accounts import services as account_services
 from oneonone.accounts.services import issue_api_token
 from oneonone.calendars import signals as calendar_signals
 from oneonone.contacts import signals as contact_signals
@@ -99,7 +100,7 @@ ACTIONS = (calendar_signals.calendar_deleting, calendar_signals.timeslot_moved,
            calendar_signals.timeslot_deleting)
 QUESTIONS = (calendar_signals.invitation_counts, calendar_signals.slot_summaries, calendar_signals.slot_pickers,
              calendar_signals.upcoming_meetings, contact_signals.invitation_counts,
-             contact_signals.contact_usage)
+             contact_signals.contact_usage, account_services.account_deletion_notices)
 
 
 @pytest.mark.parametrize("signal", ACTIONS + QUESTIONS, ids=lambda s: s.name)

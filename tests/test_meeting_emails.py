@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import icalendar
 import pytest
 import sqlalchemy as sa
 from mailsink import link_in, text_of
@@ -107,3 +108,36 @@ def test_a_cancellation_that_ends_the_invitation_carries_no_dead_link(db, day, m
     text = text_of(cancelled)
     assert "/pick/" not in text and "/pick/" not in text_of(cancelled, "text/html")
     assert "There is nothing more to do" in text
+
+
+def test_the_meeting_details_are_in_the_emails_and_the_calendar_file(db, day, mailbox):
+    calendar = day.calendar
+    calendar.location, calendar.meeting_url = "Room 4.12, Quai 3", "https://meet.example.org/abc-defg"
+    calendar.description = "Bring your portfolio.\nWe will talk for 30 minutes."
+    db.session.commit()
+    _confirm(db, day, day.nine)
+    message = mailbox.to("ada@example.org")[-1]
+    text = text_of(message).replace("\r\n", "\n")
+    assert "Where: Room 4.12, Quai 3" in text and "Video call: https://meet.example.org/abc-defg" in text
+    assert "Bring your portfolio.\n  We will talk for 30 minutes." in text
+    html = text_of(message, "text/html")
+    assert 'href="https://meet.example.org/abc-defg"' in html and "Room 4.12, Quai 3" in html
+    event = next(iter(icalendar.Calendar.from_ical(text_of(message, "text/calendar")).walk("VEVENT")))
+    assert str(event["location"]) == "Room 4.12, Quai 3"
+    assert str(event["url"]) == "https://meet.example.org/abc-defg"
+    assert "Bring your portfolio." in str(event["description"]) and "Join: https://meet.example.org" in str(
+        event["description"])
+    google = next(url for url in _links(message) if url.startswith("https://calendar.google.com/"))
+    assert _query(google)["location"] == "Room 4.12, Quai 3"
+    assert "Reply to this email to write to" in text
+
+
+def test_a_one_line_agenda_of_2000_characters_is_delivered(db, day, mailbox):
+    """SMTP refuses lines over 998 octets: bodies are quoted-printable, so long lines are wrapped."""
+    day.calendar.description = "é" + "word " * 399
+    db.session.commit()
+    _confirm(db, day, day.nine)
+    [message] = mailbox.to("ada@example.org")[-1:]
+    assert message["Subject"].startswith("Confirmed")
+    assert ("word " * 399).strip() in text_of(message).replace("\r\n", "\n").replace("\n  ", " ")
+    assert all(len(line) <= 998 for line in message.as_bytes().split(b"\n"))

@@ -115,6 +115,7 @@ CASES = [
     Case("api_scheduling.EventDetail", "GET", "/api/events/{event_id}/", "api"),
     Case("api_scheduling.EventDetail", "GET", "/api/events/{event_id}/", "link"),
     Case("api_scheduling.suggested", "GET", "/api/calendars/{calendar_id}/suggested/", "api"),
+    Case("api_scheduling.calendar_invitees", "GET", "/api/calendars/{calendar_id}/invitees/", "api"),
     Case("api_scheduling.timeslot_events", "GET", "/api/timeslots/{timeslot_id}/events/", "api"),
 ]
 

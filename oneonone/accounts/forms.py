@@ -6,7 +6,7 @@ password and username messages are the services' own, so a page and the API say 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from ..timezones import timezone_choices
@@ -87,6 +87,12 @@ class ProfileForm(TimezoneChoicesMixin, FlaskForm):
     username = StringField("Username", validators=_username(), filters=[_strip])
     email = EmailField("Email", validators=_email())
     timezone = SelectField("Time zone", validate_choice=False)
+    answer_notifications = SelectField(
+        "Emails about answers", validate_choice=False, default="daily",
+        choices=[SelectChoice("each", "An email for each answer"),
+                 SelectChoice("daily", "One summary a day (default)"),
+                 SelectChoice("off", "None (you still hear when everyone has answered)")],
+        description="When invitees answer: who, which times, and their comment.")
     current_password = PasswordField(
         "Current password", description="Needed only when you change your email."
     )

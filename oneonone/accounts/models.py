@@ -27,6 +27,9 @@ def hash_token(token: str) -> str:
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint("answer_notifications IN ('each', 'daily', 'off')", name="answer_notifications_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -42,6 +45,10 @@ class User(UserMixin, db.Model):
     email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # A new address waiting for its link to be opened; `email` stays in force until then.
     pending_email: Mapped[str | None] = mapped_column(sa.String(120))
+    # How the owner hears of answers: "each" (an email per answer), "daily" (a digest by `flask
+    # digest`) or "off"; `answers_digest_at`: the answers up to then are in a digest already.
+    answer_notifications: Mapped[str] = mapped_column(sa.String(8), default="daily", server_default="daily")
+    answers_digest_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="owner", cascade="all, delete-orphan", passive_deletes=True

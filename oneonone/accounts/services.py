@@ -33,6 +33,9 @@ from .sessions import end_all_sessions, end_other_sessions, revoke_all_api_token
 signals = Namespace()
 # Sent with the user just before their account is deleted, inside the same transaction.
 account_deleting = signals.signal("account-deleting")
+# Asked (oneonone.signals.answers) by the delete-account page with the user: each answer lists the
+# cancellations deleting the account will email, as objects with `name` and `timeslot`.
+account_deletion_notices = signals.signal("account-deletion-notices")
 TOKEN_TOUCH_EVERY = dt.timedelta(minutes=5)  # `last_used_at` is written at most this often
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
@@ -191,6 +194,10 @@ def authenticate(email: str | None, password: str | None) -> User | None:
     return user if user.check_password(password or "") else None
 
 
+# How an owner hears of answers (User.answer_notifications): an email for each, a daily digest, none.
+ANSWER_NOTIFICATIONS = ("each", "daily", "off")
+
+
 def _check_profile(problems: Problems, user: User, changes: dict,
                    current_password: str | None) -> tuple[dict, str | None]:
     """The profile changes cleaned (with the email and time zone), their problems recorded."""
@@ -204,6 +211,12 @@ def _check_profile(problems: Problems, user: User, changes: dict,
     if email_changed and "email" not in problems and not user.check_password(current_password or ""):
         problems.add("current_password", "Enter your current password to change your email.")
     _check_unique(problems, username=data["username"], email=data["email"], user_id=user.id)
+    if "answer_notifications" in changes:
+        choice = changes["answer_notifications"]
+        if choice not in ANSWER_NOTIFICATIONS:
+            problems.add("answer_notifications", "Choose an email for each answer, one summary a day, or none.")
+        else:
+            data["answer_notifications"] = choice
     return data, zone
 
 
@@ -216,7 +229,8 @@ def profile_problems(user: User, changes: dict, *, current_password: str | None 
 
 
 def update_profile(user: User, changes: dict, *, current_password: str | None = None) -> User:
-    """Change names, username, email or time zone; a new email needs the current password.
+    """Change names, username, email, time zone or answer notifications; a new email needs the
+    current password.
 
     A new email does not take effect yet: it waits in `pending_email` for the link mailed to it
     (`recovery.verify_email`), and the current address is told of the request.

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required, logout_user
 from ..exceptions import ValidationError
 from ..extensions import db, limiter, login_manager
 from ..forms import apply_errors
+from ..signals import answers
 from ..wording import plural
 from . import recovery, services, sessions
 from .forms import (
@@ -26,6 +27,8 @@ from .limits import DEVICE_COOKIE, RESET_LIMITS, SIGNIN_LIMITS, device_cookie_va
 from .models import User
 
 bp = Blueprint("accounts", __name__)
+# The delete page's question (a blinker Namespace gives every caller of this name the same signal).
+ACCOUNT_DELETION_NOTICES = services.account_deletion_notices
 
 
 @login_manager.user_loader
@@ -91,8 +94,10 @@ def _add_problems(form, problems: dict[str, list[str]]) -> None:
 
 
 def _profile_changes(form: ProfileForm) -> dict:
-    return {name: getattr(form, name).data
-            for name in ("first_name", "last_name", "username", "email", "timezone")}
+    names = ["first_name", "last_name", "username", "email", "timezone"]
+    if form.answer_notifications.name in request.form:  # a form without it keeps the setting
+        names.append("answer_notifications")
+    return {name: getattr(form, name).data for name in names}
 
 
 @bp.route("/signin", methods=["GET", "POST"])
@@ -307,4 +312,9 @@ def delete():
             _sign_out()
             flash("Your account and everything in it were deleted.", "info")
             return redirect(url_for("home.index"))
-    return render_template("accounts/delete.html", form=form), (400 if form.errors else 200)
+    # What deleting will email, asked of the features above accounts: each answer lists cancellations
+    # (`name`, `timeslot`); no answer at all means no feature says, and the page says it in general.
+    found = answers(ACCOUNT_DELETION_NOTICES, current_user._get_current_object())
+    cancellations = [cancellation for answer in found for cancellation in answer] if found else None
+    return render_template("accounts/delete.html", form=form, cancellations=cancellations), (
+        400 if form.errors else 200)

@@ -1,4 +1,5 @@
-"""Calendars and their timeslots (and the body of a calendar update, which only they take)."""
+"""Calendars and their timeslots (and the calendar's own bodies: the calendar JSON, its update and its
+replacement, which only these endpoints take)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from flask import g
 from flask.views import MethodView
 
 from ..calendars import services, timeslots
+from ..calendars.details import DETAIL_FIELDS
 from ..exceptions import NotFoundError
 from . import schemas
 from .core import (
@@ -23,17 +25,29 @@ from .core import (
 from .dates import IsoDate, IsoDateTime
 
 
-class CalendarUpdateSchema(schemas.RequestSchema):
-    """Only the fields sent are loaded, and changed."""
+class CalendarSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    start_date = ma.fields.Date(required=True)
+    end_date = ma.fields.Date(required=True)
+    owner = ma.fields.Integer(attribute="owner_id", required=True,
+                              metadata={"description": "The owner's user id."})
+    timezone = ma.fields.String(required=True)
+    response_deadline = schemas.DateTime(required=True, allow_none=True)
+    location = ma.fields.String(required=True, allow_none=True, metadata={"description": "Where you meet, or null."})
+    meeting_url = ma.fields.String(required=True, allow_none=True, metadata={
+        "description": "The video call link (http or https), or null."})
+    description = ma.fields.String(required=True, allow_none=True, metadata={
+        "description": "The agenda, which may hold line breaks (\\n), or null."})
 
-    name = schemas.Text(metadata={"description": "At most 50 characters."})
-    start_date = IsoDate("Start date", metadata={"description": "YYYY-MM-DD."})
-    end_date = IsoDate("End date", metadata={"description": "On or after start_date."})
-    timezone = schemas.Text(metadata={"description": "An IANA time zone. What happens to the slots: see slot_times."})
-    response_deadline = IsoDateTime("Response deadline", allow_none=True, metadata={
-        "description": "A new deadline (ISO 8601; without an offset, in the calendar's new zone) must be "
-                       "in the future; null removes it. Not sent, it follows slot_times."})
-    slot_times = schemas.Text(load_default=services.KEEP_MOMENTS, validate=ma.validate.OneOf(
+
+class CalendarDetailSchema(CalendarSchema):
+    timeslots = ma.fields.List(ma.fields.Nested(schemas.TimeslotSchema), required=True)
+
+
+def _slot_times() -> ma.fields.Field:
+    """What a change of time zone does to the slots (PATCH and PUT)."""
+    return schemas.Text(load_default=services.KEEP_MOMENTS, validate=ma.validate.OneOf(
         services.SLOT_TIMES, error="Must be keep_clock_times or keep_moments."), metadata={
         "description": "When timezone changes: `keep_moments` (the default) keeps each slot's moment, "
                        "shown at another clock time from now on, and emails nobody; `keep_clock_times` "
@@ -45,6 +59,45 @@ class CalendarUpdateSchema(schemas.RequestSchema):
                        "sent follows the same choice; one already passed stays as it was."})
 
 
+class CalendarUpdateSchema(schemas.RequestSchema):
+    """Only the fields sent are loaded, and changed."""
+
+    name = schemas.Text(metadata={"description": "At most 50 characters."})
+    start_date = IsoDate("Start date", metadata={"description": "YYYY-MM-DD."})
+    end_date = IsoDate("End date", metadata={"description": "On or after start_date."})
+    timezone = schemas.Text(metadata={"description": "An IANA time zone. What happens to the slots: see slot_times."})
+    response_deadline = IsoDateTime("Response deadline", allow_none=True, metadata={
+        "description": "A new deadline (ISO 8601; without an offset, in the calendar's new zone) must be "
+                       "in the future; null removes it. Not sent, it follows slot_times."})
+    location = schemas.Text(allow_none=True, metadata={
+        "description": "Where you meet: one line, at most 200 characters; empty or null removes it."})
+    meeting_url = schemas.Text(allow_none=True, metadata={
+        "description": "The video call link: an absolute http:// or https:// address, at most 500 characters; "
+                       "empty or null removes it."})
+    description = schemas.Text(allow_none=True, limit=10 * schemas.TEXT_MAX, metadata={
+        "description": "The agenda: text that may hold line breaks, at most 2,000 characters; empty or null "
+                       "removes it."})
+    slot_times = _slot_times()
+
+
+class CalendarReplaceSchema(schemas.CalendarCreateSchema):
+    """The whole calendar, as when creating it: an optional field not sent becomes null."""
+
+    timezone = schemas.Text(metadata={"description": "An IANA time zone; not sent, the calendar keeps its "
+                                                     "zone. What happens to the slots: see slot_times."})
+    response_deadline = IsoDateTime("Response deadline", allow_none=True, metadata={
+        "description": "Invitees can answer until then (ISO 8601; without an offset, in the calendar's "
+                       "zone); not sent or null: no deadline. A new one must be in the future; the one "
+                       "already set, sent back as GET gives it, stays even if it has passed."})
+    slot_times = _slot_times()
+
+    def rule_problems(self, valid: dict) -> dict[str, list[str]]:
+        """When some fields cannot be read, what the rules that need no calendar say of the others
+        (the deadline's depend on the calendar's: they are checked with a readable body)."""
+        return services.new_calendar_problems(
+            current_owner(), **{key: value for key, value in valid.items() if key != "response_deadline"})
+
+
 bp = ApiBlueprint("api_calendars", __name__, tag="Calendars", url_prefix="/api/calendars",
                   description="Calendars (a date window in a time zone) and the timeslots you offer in them.")
 
@@ -53,7 +106,7 @@ bp = ApiBlueprint("api_calendars", __name__, tag="Calendars", url_prefix="/api/c
 class Calendars(MethodView):
     @requires(OWNER)
     @bp.arguments(schemas.PageArgsSchema, location="query")
-    @bp.response(200, schemas.CalendarSchema(many=True), headers=PAGE_HEADERS_DOC)
+    @bp.response(200, CalendarSchema(many=True), headers=PAGE_HEADERS_DOC)
     @bp.doc(operationId="listCalendars")
     def get(self, args):
         """List your calendars (latest window first)"""
@@ -63,7 +116,7 @@ class Calendars(MethodView):
 
     @requires(OWNER)
     @bp.body(schemas.CalendarCreateSchema)
-    @bp.response(201, schemas.CalendarSchema)
+    @bp.response(201, CalendarSchema)
     @bp.doc(operationId="createCalendar")
     def post(self, data):
         """Create a calendar
@@ -72,13 +125,14 @@ class Calendars(MethodView):
         """
         return services.create_calendar(
             current_owner(), name=data["name"], start_date=data["start_date"], end_date=data["end_date"],
-            timezone=data.get("timezone"), response_deadline=data.get("response_deadline"))
+            timezone=data.get("timezone"), response_deadline=data.get("response_deadline"),
+            **{key: data.get(key) for key in DETAIL_FIELDS})
 
 
 @bp.route("/<id:calendar_id>/")
 class CalendarDetail(MethodView):
     @requires(OWNER)
-    @bp.response(200, schemas.CalendarDetailSchema)
+    @bp.response(200, CalendarDetailSchema)
     @bp.alt_response(404, response="NOT_FOUND")
     @bp.doc(operationId="getCalendar")
     def get(self, calendar_id: int):
@@ -87,7 +141,7 @@ class CalendarDetail(MethodView):
 
     @requires(OWNER)
     @bp.body(CalendarUpdateSchema)
-    @bp.response(200, schemas.CalendarSchema)
+    @bp.response(200, CalendarSchema)
     @bp.alt_response(404, response="NOT_FOUND")
     @bp.doc(operationId="updateCalendar")
     def patch(self, data, calendar_id: int):
@@ -101,6 +155,23 @@ class CalendarDetail(MethodView):
         calendar = services.get_calendar(current_owner(), calendar_id)
         slot_times = data.pop("slot_times")
         return services.update_calendar(calendar, data, slot_times=slot_times)
+
+    @requires(OWNER)
+    @bp.body(CalendarReplaceSchema)
+    @bp.response(200, CalendarSchema)
+    @bp.alt_response(404, response="NOT_FOUND")
+    @bp.doc(operationId="replaceCalendar")
+    def put(self, data, calendar_id: int):
+        """Replace a calendar (every field, as when creating it)
+
+        The body of createCalendar: an optional field not sent becomes null (no response deadline, no
+        location, video call link or description), except `timezone`, which stays when not sent.
+        `slot_times` says what a change of zone does to the slots, as in updateCalendar.
+        """
+        calendar = services.get_calendar(current_owner(), calendar_id)
+        slot_times = data.pop("slot_times")
+        changes = {"response_deadline": None, **dict.fromkeys(DETAIL_FIELDS), **data}
+        return services.update_calendar(calendar, changes, slot_times=slot_times)
 
     @requires(OWNER)
     @bp.body(schemas.TimeslotCreateSchema)

@@ -6,8 +6,9 @@ meeting. The schemas parse the bodies into typed values; the services check the 
 
 from __future__ import annotations
 
+import marshmallow as ma
 import sqlalchemy as sa
-from flask import g
+from flask import g, request
 from flask.views import MethodView
 
 from ..accounts.services import user_for_api_token
@@ -17,8 +18,8 @@ from ..calendars.timeslots import get_timeslot
 from ..contacts import services as contact_services
 from ..exceptions import NotFoundError
 from ..extensions import db, limiter
-from ..scheduling import answers, confirmations, invitations, reminders
-from ..scheduling.models import Invitee
+from ..scheduling import answers, confirmations, invitations, pages, reminders
+from ..scheduling.models import ANSWER_STATES, COMMENT_MAX, Invitee
 from ..scheduling.suggestions import Suggestions, suggest_for_calendar
 from . import schemas
 from .core import (
@@ -51,11 +52,49 @@ def invitee_resource(invitee: Invitee, token: str | None) -> dict:
     }
 
 
+# The list's schemas live here, not in schemas.py, which is at the 400-line limit (tests/test_architecture.py).
+class InviteeContactSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    first_name = ma.fields.String(required=True)
+    last_name = ma.fields.String(required=True)
+    email = ma.fields.String(required=True)
+
+
+class InviteeAnswerSchema(ma.Schema):
+    """One row of pages.invitee_overview: an invitee with their answer."""
+
+    id = ma.fields.Integer(attribute="invitee.id", required=True, metadata={"description": "The invitee's id."})
+    contact = ma.fields.Nested(InviteeContactSchema, required=True)
+    state = ma.fields.String(required=True, validate=ma.validate.OneOf(ANSWER_STATES), metadata={
+        "description": "not_answered: no answer yet (reminders go to these only); answered: they picked "
+                       "`picks` times; cant_make_any: they said none of the times work for them."})
+    comment = ma.fields.String(attribute="invitee.comment", required=True, allow_none=True, metadata={
+        "description": f"Their comment for you (at most {COMMENT_MAX} characters, may hold line breaks), "
+                       "or null."})
+    picks = ma.fields.Function(lambda row: len(row.picks), required=True, metadata={
+        "type": "integer", "minimum": 0, "description": "How many timeslots they picked."})
+    responded_at = schemas.DateTime(attribute="invitee.responded_at", required=True, allow_none=True,
+                                    metadata={"description": "When they last answered, or null."})
+    reminded_at = schemas.DateTime(attribute="invitee.reminded_at", required=True, allow_none=True,
+                                   metadata={"description": "When they were last reminded, or null."})
+    confirmed_timeslot = ma.fields.Integer(attribute="confirmed_slot_id", required=True, allow_none=True,
+                                           metadata={"description": "The timeslot of their meeting, or null."})
+
+
 def _owner_key() -> str:
     """Rate limits per owner, as on the pages (a limit is checked before the view authenticates)."""
     token = bearer_token()
     user = user_for_api_token(token) if token and len(token) <= 200 else None
     return f"owner:{user.id}" if user is not None else "anonymous"
+
+
+class InviteBodySchema(schemas.RequestSchema):
+    """The optional body of an invitation (here, not in schemas.py, which is at its 400-line limit)."""
+
+    message = schemas.Text(allow_none=True, limit=10 * schemas.TEXT_MAX, metadata={
+        "description": f"A personal message for the invitation email, at most {invitations.MESSAGE_MAX:,} "
+                       "characters; line breaks are kept. Only this email carries it (not reminders); "
+                       "it is not stored."})
 
 
 @bp.route("/calendars/<id:calendar_id>/contacts/<id:contact_id>/", methods=["POST"])
@@ -64,19 +103,45 @@ def _owner_key() -> str:
 @bp.response(201, schemas.InviteeSchema, description="Invited; the contact was emailed the link.")
 @bp.alt_response(200, schema=schemas.InviteeSchema, success=True,
                  description="Already invited: the existing invitee (no new email; `link` is null).")
+@bp.alt_response(400, response="BAD_REQUEST")
 @bp.alt_response(404, response="NOT_FOUND")
-@bp.doc(operationId="inviteContact")
+@bp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+@bp.doc(operationId="inviteContact", requestBody={
+    "required": False, "content": {"application/json": {"schema": InviteBodySchema}}})
 def invite(calendar_id: int, contact_id: int):
     """Invite a contact to a calendar and email them their link
 
+    The body is optional: `{"message": "..."}` adds your personal message to the invitation email (a
+    message that is too long is a 400 naming `message`, and nobody is invited).
     Limited like the page: 30 invitation requests an hour per owner (429), and every email counts
     against the owner's daily quota (`OWNER_DAILY_EMAIL_LIMIT`, 429 `email_quota`, nothing sent).
     """
     owner = current_owner()
+    # No body at all is no message; a body must be JSON (415 otherwise), read like every other body.
+    body = bp.ARGUMENTS_PARSER.parse(InviteBodySchema(), request, location="json") \
+        if request.content_length or request.get_data(cache=True) else {}
     calendar = calendar_services.get_calendar(owner, calendar_id)
     contact = contact_services.get_contact(owner, contact_id)
-    result = invitations.invite_contact(calendar, contact)
+    result = invitations.invite_contact(calendar, contact, message=body.get("message"))
     return invitee_resource(result.invitee, result.token), (201 if result.created else 200)
+
+
+@bp.route("/calendars/<id:calendar_id>/invitees/", methods=["GET"])
+@requires(OWNER)
+@bp.arguments(schemas.PageArgsSchema, location="query")
+@bp.response(200, InviteeAnswerSchema(many=True), headers=PAGE_HEADERS_DOC)
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.doc(operationId="listCalendarInvitees")
+def calendar_invitees(args, calendar_id: int):
+    """The calendar's invitees and their answers, by name
+
+    Each with their contact, answer `state` (not_answered, answered or cant_make_any), comment for
+    you, how many times they picked, when they were last reminded and their meeting's timeslot.
+    """
+    calendar = calendar_services.get_calendar(current_owner(), calendar_id)
+    page_number, per_page = page_args(args)
+    page = pages.invitee_overview(calendar, page=page_number, per_page=per_page)
+    return page.items, page_headers(page)
 
 
 @bp.route("/calendars/<id:calendar_id>/suggested/", methods=["GET"])

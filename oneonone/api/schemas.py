@@ -11,6 +11,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
+import sqlalchemy as sa
 from flask import url_for
 
 from ..calendars import services as calendar_services
@@ -26,9 +27,13 @@ TEXT_MAX = 1000  # far above any field's own limit; only bounds the work a huge 
 # ---- fields (dates and datetimes: dates.py) -------------------------------------------------------
 
 class Text(ma.fields.String):
-    """A string the database can store: no NUL characters, valid Unicode, bounded length."""
+    """A string the database can store: no NUL characters, valid Unicode, at most `limit` characters."""
 
     default_error_messages = {**REQUEST_ERRORS, "invalid": "Must be a string."}
+
+    def __init__(self, *args, limit: int = TEXT_MAX, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit = limit
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -38,8 +43,8 @@ class Text(ma.fields.String):
             text.encode("utf-8")
         except UnicodeEncodeError as error:
             raise ma.ValidationError("Must be valid Unicode text.") from error
-        if len(text) > TEXT_MAX:
-            raise ma.ValidationError(f"Must be at most {TEXT_MAX} characters.")
+        if len(text) > self.limit:
+            raise ma.ValidationError(f"Must be at most {self.limit} characters.")
         return text
 
 
@@ -144,6 +149,10 @@ class UserSchema(ma.Schema):
                        "reminding and confirming answer 403 `email_not_verified`."})
     pending_email = ma.fields.String(required=True, allow_none=True, metadata={
         "description": "A new address waiting for the link emailed to it; `email` stays in force until then."})
+    answer_notifications = ma.fields.String(required=True, metadata={
+        "enum": ["each", "daily", "off"],
+        "description": "How you hear of answers: `each` (an email per answer), `daily` (one summary a day, "
+                       "by `flask digest`; the default) or `off`."})
 
 
 class SignupResultSchema(ma.Schema):
@@ -183,6 +192,8 @@ class ProfileUpdateSchema(RequestSchema):
     email = Text(metadata={"format": "email", "description": "Changing it needs `current_password`; the new "
                            "address takes effect when the link emailed to it is opened (see `pending_email`)."})
     timezone = Text()
+    answer_notifications = Text(metadata={"enum": ["each", "daily", "off"],
+                                          "description": "`each`, `daily` or `off`."})
     password = Text(metadata={"format": "password",
                               "description": "A new password; needs `current_password`."})
     current_password = Text(metadata={"format": "password"})
@@ -230,21 +241,7 @@ class TimeslotSchema(ma.Schema):
     high_priority = ma.fields.Boolean(required=True)
 
 
-class CalendarSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    name = ma.fields.String(required=True)
-    start_date = ma.fields.Date(required=True)
-    end_date = ma.fields.Date(required=True)
-    owner = ma.fields.Integer(attribute="owner_id", required=True,
-                              metadata={"description": "The owner's user id."})
-    timezone = ma.fields.String(required=True)
-    response_deadline = DateTime(required=True, allow_none=True)
-
-
-class CalendarDetailSchema(CalendarSchema):
-    timeslots = ma.fields.List(ma.fields.Nested(TimeslotSchema), required=True)
-
-
+# The calendar's response schemas (CalendarSchema, CalendarDetailSchema) are in api/calendars.py.
 class CalendarCreateSchema(RequestSchema):
     name = Text(required=True, metadata={"description": "At most 50 characters."})
     start_date = IsoDate("Start date", required=True, metadata={"description": "YYYY-MM-DD."})
@@ -254,6 +251,11 @@ class CalendarCreateSchema(RequestSchema):
         "description": "Invitees can answer until then (ISO 8601; without an offset, in the "
                        "calendar's zone). It must be in the future: a past one is refused (400 naming "
                        "response_deadline)."})
+    location = Text(allow_none=True, metadata={"description": "Where you meet: one line, at most 200 characters."})
+    meeting_url = Text(allow_none=True, metadata={
+        "description": "The video call link: an absolute http:// or https:// address, at most 500 characters."})
+    description = Text(allow_none=True, limit=10 * TEXT_MAX, metadata={
+        "description": "The agenda: text that may hold line breaks, at most 2,000 characters."})
 
     def rule_problems(self, valid: dict) -> dict[str, list[str]]:
         """When some fields cannot be read, what the calendar rules say of the others."""
@@ -302,11 +304,17 @@ class EventSchema(ma.Schema):
     contact = ma.fields.Integer(attribute="contact_id", required=True)
     confirmed = ma.fields.Boolean(required=True)
     preference = ma.fields.String(required=True, validate=ma.validate.OneOf(PREFERENCES))
+    owner_placed = ma.fields.Boolean(required=True, metadata={
+        "description": "true: a meeting the owner moved to a slot the invitee did not pick; `preference` is "
+                       "then not the invitee's answer, and the event goes when the meeting is cancelled."})
     status = ma.fields.Method("get_status", required=True, metadata={
-        "type": "string", "enum": ["confirmed", "picked"],
-        "description": "confirmed: the meeting is on; picked: the invitee can make it, not finalized."})
+        "type": "string", "enum": ["confirmed", "picked", "removed"],
+        "description": "confirmed: the meeting is on; picked: the invitee can make it, not finalized; "
+                       "removed: an owner-placed meeting was cancelled, and the event no longer exists."})
 
     def get_status(self, event) -> str:
+        if sa.inspect(event).was_deleted:  # an owner-placed meeting, cancelled
+            return "removed"
         return "confirmed" if event.confirmed else "picked"
 
 

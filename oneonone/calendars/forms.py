@@ -15,6 +15,8 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
+    URLField,
 )
 from wtforms import DateField as _DateField
 from wtforms import DateTimeLocalField as _DateTimeLocalField
@@ -24,6 +26,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..timezones import timezone_choices
 from ..validation import parse_int
+from .details import DESCRIPTION_MAX, LOCATION_MAX, MEETING_URL_MAX
 from .services import KEEP_CLOCK_TIMES, KEEP_MOMENTS, NAME_MAX
 from .timeslots import WEEKDAYS_PROBLEM
 
@@ -76,6 +79,13 @@ class CalendarForm(FlaskForm):
         description="In the calendar's time zone. After it, invitees can see but no longer change "
                     "their answers.",
     )
+    # The meeting details: their rules are in details.py (refusals show beside each field).
+    location = StringField("Location (optional)", description="Where you meet, for example “Room 4.2, "
+                           f"Main Building” (one line, at most {LOCATION_MAX} characters).")
+    meeting_url = URLField("Video call link (optional)", description="The address of your Zoom, Teams or "
+                           f"Meet room, starting with https:// (at most {MEETING_URL_MAX} characters).")
+    description = TextAreaField("Agenda or description (optional)", description="What the meeting is "
+                                f"about; invitees see it with the times (at most {DESCRIPTION_MAX:,} characters).")
     # Asked only when the zone changes on a calendar with slots or a deadline ahead (views.edit).
     slot_times = RadioField("When the time zone changes", validate_choice=False,
                             choices=[SelectChoice(KEEP_CLOCK_TIMES, "Keep the clock times"),

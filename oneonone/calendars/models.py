@@ -32,6 +32,12 @@ class Calendar(db.Model):
     end_date: Mapped[dt.date] = mapped_column(sa.Date)
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     response_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Where and what the meetings are: shown on the pick page, in every invitee email and the .ics.
+    location: Mapped[str | None] = mapped_column(sa.String(200))
+    meeting_url: Mapped[str | None] = mapped_column(sa.String(500))
+    description: Mapped[str | None] = mapped_column(sa.String(2000))
+    # When the owner was told that every invitee has answered (once; cleared by a new invitation).
+    all_answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     owner: Mapped[User] = relationship(back_populates="calendars")

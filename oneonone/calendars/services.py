@@ -36,6 +36,7 @@ from ..transaction import lock_row
 from ..validation import Problems, clean_timezone, has_control_characters, parse_id
 from ..wording import plural
 from . import signals
+from .details import DETAIL_FIELDS, check_details
 from .models import Calendar, Timeslot
 from .signals import MoveOutcome, SlotMove
 from .times import (
@@ -49,7 +50,7 @@ from .times import (
 
 NAME_MAX = 50
 WINDOW_MAX_DAYS = 366
-CALENDAR_FIELDS = frozenset({"name", "start_date", "end_date", "timezone", "response_deadline"})
+CALENDAR_FIELDS = frozenset({"name", "start_date", "end_date", "timezone", "response_deadline", *DETAIL_FIELDS})
 PAST_DEADLINE = "The response deadline must be in the future."
 KEEP_CLOCK_TIMES, KEEP_MOMENTS = "keep_clock_times", "keep_moments"
 SLOT_TIMES = (KEEP_CLOCK_TIMES, KEEP_MOMENTS)
@@ -210,8 +211,8 @@ def _updated_deadline(problems: Problems, calendar: Calendar, changes: dict[str,
 
 
 def _check_new_calendar(problems: Problems, owner: User, *, name: str | None, start_date: dt.date | None,
-                        end_date: dt.date | None, timezone: str | None,
-                        response_deadline: dt.datetime | None) -> dict[str, Any]:
+                        end_date: dt.date | None, timezone: str | None, response_deadline: dt.datetime | None,
+                        **details: str | None) -> dict[str, Any]:
     """A new calendar's fields checked and cleaned; a field given as None is not checked (missing)."""
     start = _check_date(problems, "start_date", start_date, "Start date") if start_date is not None else None
     end = _check_date(problems, "end_date", end_date, "End date") if end_date is not None else None
@@ -221,7 +222,8 @@ def _check_new_calendar(problems: Problems, owner: User, *, name: str | None, st
     if "timezone" not in problems:
         deadline = _check_deadline(problems, response_deadline, zone_name)
     return {"name": _check_name(problems, name) if name is not None else None, "start_date": start,
-            "end_date": end, "timezone": zone_name, "response_deadline": deadline}
+            "end_date": end, "timezone": zone_name, "response_deadline": deadline,
+            **check_details(problems, details)}
 
 
 def new_calendar_problems(owner: User, **fields: Any) -> dict[str, list[str]]:
@@ -233,11 +235,14 @@ def new_calendar_problems(owner: User, **fields: Any) -> dict[str, list[str]]:
 
 
 def create_calendar(owner: User, *, name: str, start_date: dt.date, end_date: dt.date,
-                    timezone: str | None = None, response_deadline: dt.datetime | None = None) -> Calendar:
-    """Create a calendar in `timezone` (the owner's zone when None)."""
+                    timezone: str | None = None, response_deadline: dt.datetime | None = None,
+                    location: str | None = None, meeting_url: str | None = None,
+                    description: str | None = None) -> Calendar:
+    """Create a calendar in `timezone` (the owner's zone when None), with optional meeting details."""
     problems = Problems()
     fields = _check_new_calendar(problems, owner, name=name, start_date=start_date, end_date=end_date,
-                                 timezone=timezone, response_deadline=response_deadline)
+                                 timezone=timezone, response_deadline=response_deadline, location=location,
+                                 meeting_url=meeting_url, description=description)
     problems.raise_if_any()
     calendar = Calendar(owner_id=owner.id, **fields)
     db.session.add(calendar)
@@ -284,8 +289,8 @@ def tell_about_moves(calendar: Calendar, moves: list[SlotMove]) -> MoveOutcome:
 
 
 def update_calendar(calendar: Calendar, changes: dict[str, Any], *, slot_times: str = KEEP_MOMENTS) -> Calendar:
-    """Apply typed changes to some of name, start_date, end_date, timezone, response_deadline (see
-    `change_calendar`)."""
+    """Apply typed changes to some of name, start_date, end_date, timezone, response_deadline and the
+    meeting details (see `change_calendar`)."""
     change_calendar(calendar, changes, slot_times=slot_times)
     return calendar
 
@@ -308,6 +313,7 @@ def change_calendar(calendar: Calendar, changes: dict[str, Any], *,
     end = (_check_date(problems, "end_date", changes["end_date"], "End date")
            if "end_date" in changes else calendar.end_date)
     _check_window(problems, start, end)
+    details = check_details(problems, changes)
     zone_name = (clean_timezone(problems, "timezone", changes["timezone"])
                  if "timezone" in changes else calendar.timezone)
     keep_clock = (slot_times == KEEP_CLOCK_TIMES and "timezone" not in problems
@@ -340,6 +346,8 @@ def change_calendar(calendar: Calendar, changes: dict[str, Any], *,
     problems.raise_if_any()
     calendar.name, calendar.start_date, calendar.end_date = name, start, end
     calendar.timezone, calendar.response_deadline = zone_name, deadline
+    for key, value in details.items():
+        setattr(calendar, key, value)
     moves = []
     for slot, new_start, new_end in plan.moves:
         moves.append(SlotMove(slot, slot.start_time, slot.end_time))

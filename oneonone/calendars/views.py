@@ -47,7 +47,9 @@ def index():
 
 def _calendar_changes(form: CalendarForm) -> dict:
     return {"name": form.name.data, "start_date": form.start_date.data, "end_date": form.end_date.data,
-            "timezone": form.timezone.data, "response_deadline": form.response_deadline.data}
+            "timezone": form.timezone.data, "response_deadline": form.response_deadline.data,
+            "location": form.location.data, "meeting_url": form.meeting_url.data,
+            "description": form.description.data}
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -15,8 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
+from ..accounts.models import User
+from ..accounts.services import account_deletion_notices
 from ..calendars import signals
 from ..calendars.grid import SlotSummary
 from ..calendars.models import Calendar, Timeslot
@@ -33,14 +35,20 @@ from .models import PREFERRED, Event, Invitee
 
 def _upcoming(calendar: Calendar) -> list[tuple[Invitee, Timeslot]]:
     """The calendar's confirmed meetings that have not ended yet, earliest first (one query)."""
+    return _upcoming_where(Invitee.calendar_id == calendar.id)
+
+
+def _upcoming_where(condition: sa.ColumnElement[bool]) -> list[tuple[Invitee, Timeslot]]:
+    """Confirmed meetings that have not ended yet, earliest first, with each slot's calendar (one query)."""
     return list(db.session.execute(
         sa.select(Invitee, Timeslot)
         .join(Event, sa.and_(Event.calendar_id == Invitee.calendar_id,
                              Event.contact_id == Invitee.contact_id))
         .join(Timeslot, Timeslot.id == Event.timeslot_id)
-        .where(Invitee.calendar_id == calendar.id, Event.confirmed, Timeslot.end_time > utcnow())
-        .options(joinedload(Invitee.contact))
-        .order_by(Timeslot.start_time)
+        .join(Calendar, Calendar.id == Timeslot.calendar_id)
+        .where(condition, Event.confirmed, Timeslot.end_time > utcnow())
+        .options(joinedload(Invitee.contact), contains_eager(Timeslot.calendar))
+        .order_by(Timeslot.start_time, Timeslot.id)
     ).all())
 
 
@@ -114,13 +122,14 @@ def _invitation_counts(calendar_ids: list[int], **_: Any) -> dict[int, CalendarC
 @signals.slot_summaries.connect
 def _slot_summaries(calendar: Calendar, *, timeslot: Timeslot | None = None,
                     **_: Any) -> dict[int, SlotSummary]:
-    """Picks, preferred picks and the confirmed invitee per slot with picks (two queries)."""
+    """Picks, preferred picks and the confirmed invitee per slot with picks or a meeting (two queries).
+    A meeting the owner placed in a slot the invitee did not pick is a meeting, not a pick."""
     condition = (Event.calendar_id == calendar.id if timeslot is None else
                  sa.and_(Event.timeslot_id == timeslot.id, Event.calendar_id == timeslot.calendar_id))
     counts = db.session.execute(
         sa.select(Event.timeslot_id, sa.func.count(),
                   sa.func.count().filter(Event.preference == PREFERRED))
-        .where(condition).group_by(Event.timeslot_id)
+        .where(condition, sa.not_(Event.owner_placed)).group_by(Event.timeslot_id)
     ).all()
     confirmed = {
         timeslot_id: (contact_id, f"{first} {last}".strip())
@@ -130,10 +139,12 @@ def _slot_summaries(calendar: Calendar, *, timeslot: Timeslot | None = None,
             .where(condition, Event.confirmed)
         )
     }
+    tallies = {timeslot_id: (picks, preferred or 0) for timeslot_id, picks, preferred in counts}
     result = {}
-    for timeslot_id, picks, preferred in counts:
+    for timeslot_id in tallies.keys() | confirmed.keys():
+        picks, preferred = tallies.get(timeslot_id, (0, 0))
         contact_id, name = confirmed.get(timeslot_id, (None, None))
-        result[timeslot_id] = SlotSummary(picks=picks, preferred=preferred or 0,
+        result[timeslot_id] = SlotSummary(picks=picks, preferred=preferred,
                                           confirmed_contact_id=contact_id, confirmed_name=name)
     return result
 
@@ -157,3 +168,11 @@ def _slot_pickers(calendar: Calendar, *, timeslot_ids: list[int], **_: Any) -> d
 def _upcoming_meetings(calendar: Calendar, **_: Any) -> list[UpcomingMeeting]:
     return [UpcomingMeeting(name=invitee.contact.full_name, timeslot=timeslot)
             for invitee, timeslot in _upcoming(calendar)]
+
+
+@account_deletion_notices.connect
+def _meetings_cancelled_with_account(owner: User, **_: Any) -> list[UpcomingMeeting]:
+    """The delete-account page's question: the upcoming meetings in all the owner's calendars, each
+    emailed a cancellation when the account goes (`calendar_deleting` for each calendar)."""
+    return [UpcomingMeeting(name=invitee.contact.full_name, timeslot=timeslot)
+            for invitee, timeslot in _upcoming_where(Calendar.owner_id == owner.id)]

@@ -147,6 +147,7 @@ class Confirmed:
     previous: Timeslot | None  # the slot their meeting left, when it moved
     cancelled: Contact | None  # whose meeting it cancelled
     placed: bool  # the slot is not one they picked
+    unchanged: bool = False  # it was their meeting already: nothing changed, nobody was emailed
 
 
 def holder_of(timeslot: Timeslot, invitee: Invitee) -> Contact | None:
@@ -157,6 +158,24 @@ def holder_of(timeslot: Timeslot, invitee: Invitee) -> Contact | None:
         .execution_options(populate_existing=True))
 
 
+def confirm_refusal(invitee: Invitee, slot: Timeslot | None, pick: Event | None, *, unpicked: bool,
+                    holder: Contact | None) -> str | None:
+    """Why the invitee cannot be confirmed in `slot` (their `pick` of it, None if they did not pick
+    it; `holder`: whose meeting it holds), or None: the one rule the step page and the action share."""
+    if slot is None or (pick is None and not unpicked):
+        return "Choose one of the slots this invitee picked."
+    if holder is not None and pick is None:
+        return f"That time holds {holder.full_name}’s meeting; choose a free time or one they picked."
+    return None
+
+
+def pick_of(invitee: Invitee, slot: Timeslot) -> Event | None:
+    """The invitee's pick (or meeting) in the slot, freshly read."""
+    return db.session.scalar(sa.select(Event).where(
+        Event.calendar_id == invitee.calendar_id, Event.contact_id == invitee.contact_id,
+        Event.timeslot_id == slot.id).execution_options(populate_existing=True))
+
+
 def confirm_in_slot(invitee: Invitee, timeslot_id: int | None, *, replaces: int | None = None,
                     unpicked: bool = False) -> Confirmed:
     """Make the slot the invitee's meeting: confirms their pick of it, or moves their meeting there.
@@ -164,32 +183,32 @@ def confirm_in_slot(invitee: Invitee, timeslot_id: int | None, *, replaces: int 
     The owner's pages ask first: when the slot holds another invitee's meeting, SlotHeld is raised
     unless `replaces` names that invitee's contact (the owner agreed to cancel it). With `unpicked`,
     a free slot the invitee did not pick is accepted too (an owner-placed meeting); one that holds a
-    meeting is not. Decided under the calendar's lock.
+    meeting is not (`confirm_refusal`). Decided under the calendar's lock.
     """
     calendar = db.session.get(Calendar, invitee.calendar_id)
     require_verified(calendar.owner)
     lock_row(Calendar, calendar.id)
     slot = db.session.scalar(sa.select(Timeslot).where(
         Timeslot.id == timeslot_id, Timeslot.calendar_id == calendar.id)) if timeslot_id is not None else None
-    pick = db.session.scalar(sa.select(Event).where(
-        Event.calendar_id == calendar.id, Event.contact_id == invitee.contact_id,
-        Event.timeslot_id == slot.id).execution_options(populate_existing=True)) if slot else None
-    if slot is None or (pick is None and not unpicked):
-        raise ValidationError.for_field("timeslot_id", "Choose one of the slots this invitee picked.")
-    holder = holder_of(slot, invitee)
-    if holder is not None and pick is None:
-        raise ConflictError(f"That time holds {holder.full_name}’s meeting; choose a free time "
-                            "or one they picked.", {"timeslot_id": ["That time holds another meeting."]})
+    pick = pick_of(invitee, slot) if slot is not None else None
+    holder = holder_of(slot, invitee) if slot is not None else None
+    refusal = confirm_refusal(invitee, slot, pick, unpicked=unpicked, holder=holder)
+    if refusal is not None:
+        error = ConflictError if holder is not None else ValidationError
+        raise error(refusal, {"timeslot_id": [refusal]})
     if holder is not None and holder.id != replaces:
         raise SlotHeld(holder, slot)
     previous = meeting_of(invitee)
-    previous_slot = previous.timeslot if previous is not None and previous.timeslot_id != slot.id else None
+    if previous is not None and previous.timeslot_id == slot.id:
+        return Confirmed(meeting=previous, previous=None, cancelled=None, placed=previous.owner_placed,
+                         unchanged=True)
+    previous_slot = previous.timeslot if previous is not None else None
     if pick is not None:
         _apply(calendar, [pick], [])
     else:
         _apply(calendar, [], [], place=(invitee, slot))
     return Confirmed(meeting=meeting_of(invitee), previous=previous_slot, cancelled=holder,
-                     placed=pick is None or pick.owner_placed)
+                     placed=pick is None)
 
 
 def cancel_meeting(invitee: Invitee) -> bool:

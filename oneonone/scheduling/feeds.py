@@ -10,6 +10,7 @@ from ..contacts.models import Contact
 from ..extensions import db
 from . import ics
 from .models import Event, Invitee
+from .notify import meeting_description, meeting_place
 
 
 def owner_feed(owner: User) -> str:
@@ -28,6 +29,8 @@ def owner_feed(owner: User) -> str:
             end=slot.end_time, summary=f"{calendar.name}: {contact.full_name}",
             organizer_email=owner.email, organizer_name=owner.full_name,
             attendee_email=contact.email, attendee_name=contact.full_name, invitation=False,
+            description=meeting_description(calendar), location=meeting_place(calendar),
+            url=calendar.meeting_url,
         )
         for _meeting, slot, contact, calendar, invitee in rows
     ]

@@ -33,6 +33,7 @@ def meeting_event(
     *, invitee_id: int, sequence: int, start: dt.datetime, end: dt.datetime, summary: str,
     organizer_email: str, organizer_name: str, attendee_email: str, attendee_name: str,
     description: str = "", cancelled: bool = False, invitation: bool = True,
+    location: str | None = None, url: str | None = None,
 ) -> icalendar.Event:
     """One VEVENT for a meeting; times in UTC. An `invitation` (REQUEST) asks the attendee to
     answer (RSVP); a published copy (a download, the feed) does not."""
@@ -45,6 +46,10 @@ def meeting_event(
     event.add("summary", summary)
     if description:
         event.add("description", description)
+    if location:
+        event.add("location", location)
+    if url:
+        event.add("url", url)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("organizer", _address(organizer_email, organizer_name))
     answer = {"partstat": "NEEDS-ACTION", "rsvp": "TRUE"} if invitation else {}

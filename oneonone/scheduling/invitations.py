@@ -2,7 +2,8 @@
 
 Mail, each queued in the request's transaction and sent by the outbox after it commits (nothing is
 sent if it rolls back):
-- the invitation with the invitee's personal link (`queue_invitation`), on invite and resend;
+- the invitation with the invitee's personal link (`queue_invitation`), on invite (with the owner's
+  personal message, if any: in that email and on their page, not in reminders) and resend;
 - "Cancelled" (`notify.queue_meeting_email`) when a revoked invitee had a meeting.
 Reminders and "could you make one of these times?" are follow-ups: reminders.py.
 """
@@ -23,9 +24,10 @@ from ..calendars.models import Calendar
 from ..contacts.models import Contact
 from ..db_types import utcnow
 from ..email import header_text, queue_email, quoted
-from ..exceptions import ConflictError, NotFoundError
+from ..exceptions import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
 from ..transaction import lock_row
+from ..validation import has_control_characters
 from . import notify
 from .confirmations import meeting_of
 from .links import new_link, pick_url, rebuild_token
@@ -33,6 +35,7 @@ from .models import Invitee, RetiredLink
 
 # A second resend (or a reminder) this soon after a new link is a double submission: no third link.
 RESEND_GRACE = dt.timedelta(seconds=60)
+MESSAGE_MAX = 1000  # the owner's personal message in an invitation
 
 
 class LinkReplacedError(NotFoundError):
@@ -123,8 +126,9 @@ def visible_link(invitee: Invitee) -> str | None:
 
 # ---- inviting -------------------------------------------------------------------------------------
 
-def queue_invitation(invitee: Invitee, token: str, *, reminder: bool = False) -> None:
-    """Queue the invitation (or the reminder) email carrying the link `token`."""
+def queue_invitation(invitee: Invitee, token: str, *, reminder: bool = False, message: str | None = None) -> None:
+    """Queue the invitation (or the reminder) email carrying the link `token`, and the owner's
+    personal `message` (cleaned by `invitation_message`) if any."""
     calendar = invitee.calendar
     owner = calendar.owner
     subject = (f"Reminder: pick your times for {quoted(calendar.name)}" if reminder
@@ -133,6 +137,7 @@ def queue_invitation(invitee: Invitee, token: str, *, reminder: bool = False) ->
         invitee.contact.email, subject, "invitation",
         invitee=invitee, contact=invitee.contact, calendar=calendar, owner=owner,
         link=pick_url(token), reminder=reminder, slot_count=len(calendar.timeslots),
+        message=message, owner_first_name=owner.first_name or owner.full_name, automatic=reminder,
     )
 
 
@@ -144,10 +149,28 @@ def contacts_to_invite(owner: User, contact_ids: Iterable[int] | None) -> list[C
     return list(db.session.scalars(query.order_by(Contact.id)))
 
 
-def invite_contacts(calendar: Calendar, contacts: Iterable[Contact]) -> list[InviteResult]:
+def invitation_message(message: str | None) -> str | None:
+    """The owner's personal message for an invitation, stripped, line breaks as "\n" (None when empty);
+    ValidationError naming `message` when it is too long or holds control characters."""
+    if message is not None and not isinstance(message, str):
+        raise ValidationError.for_field("message", "The personal message must be text.")
+    text = (message or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if len(text) > MESSAGE_MAX:
+        raise ValidationError.for_field("message", f"The personal message must be at most {MESSAGE_MAX:,} "
+                                        f"characters (it has {len(text):,}).")
+    if has_control_characters(text, multiline=True):
+        raise ValidationError.for_field("message", "The personal message cannot contain control characters "
+                                        "(line breaks and tabs are fine).")
+    return text or None
+
+
+def invite_contacts(calendar: Calendar, contacts: Iterable[Contact], *,
+                    message: str | None = None) -> list[InviteResult]:
     """Invite contacts (the calendar owner's own) in one transaction, queueing each new invitee's
-    invitation; existing invitees are kept and sent nothing."""
+    invitation with the owner's personal `message`, if any; existing invitees are kept and sent
+    nothing. A message that cannot go (see `invitation_message`) invites nobody."""
     require_verified(calendar.owner)
+    message = invitation_message(message)
     contacts = list(contacts)
     if any(c.owner_id != calendar.owner_id for c in contacts):
         raise NotFoundError("No such contact.")
@@ -165,7 +188,7 @@ def invite_contacts(calendar: Calendar, contacts: Iterable[Contact]) -> list[Inv
             continue
         nonce, token, token_hash = new_link()
         invitee = Invitee(calendar=calendar, contact=contact, token_hash=token_hash, link_nonce=nonce,
-                          link_issued_at=utcnow())
+                          link_issued_at=utcnow(), message=message)
         db.session.add(invitee)
         existing[contact.id] = invitee
         results.append(InviteResult(invitee, token, True))
@@ -177,13 +200,13 @@ def invite_contacts(calendar: Calendar, contacts: Iterable[Contact]) -> list[Inv
         raise ConflictError("Someone invited these contacts at the same time; reload and try again.") from error
     for result in results:
         if result.created:
-            queue_invitation(result.invitee, result.token)
+            queue_invitation(result.invitee, result.token, message=message)
     return results
 
 
-def invite_contact(calendar: Calendar, contact: Contact) -> InviteResult:
-    """Invite one contact; inviting again returns the existing invitee (not a duplicate)."""
-    return invite_contacts(calendar, [contact])[0]
+def invite_contact(calendar: Calendar, contact: Contact, *, message: str | None = None) -> InviteResult:
+    """Invite one contact; inviting again returns the existing invitee (not a duplicate, no email)."""
+    return invite_contacts(calendar, [contact], message=message)[0]
 
 
 def resend_invitation(invitee: Invitee) -> str | None:

@@ -32,8 +32,21 @@ def _summary(invitee: Invitee) -> str:
     return f"{calendar.name}: {calendar.owner.full_name} / {invitee.contact.full_name}"
 
 
+def meeting_description(calendar) -> str:
+    """The text of a meeting's calendar entry: the calendar's agenda, its video link, and where it
+    was arranged."""
+    parts = [calendar.description or "", f"Join: {calendar.meeting_url}" if calendar.meeting_url else "",
+             f"One-on-one meeting arranged with OneOnOne for {calendar.name}."]
+    return "\n\n".join(part for part in parts if part)
+
+
+def meeting_place(calendar) -> str:
+    """Where a meeting is, for a calendar entry's LOCATION: the place, else the video link."""
+    return calendar.location or calendar.meeting_url or ""
+
+
 def _description(invitee: Invitee) -> str:
-    return f"One-on-one meeting arranged with OneOnOne for {invitee.calendar.name}."
+    return meeting_description(invitee.calendar)
 
 
 def meeting_ics(invitee: Invitee, timeslot: Timeslot, *, sequence: int, cancelled: bool = False,
@@ -46,7 +59,8 @@ def meeting_ics(invitee: Invitee, timeslot: Timeslot, *, sequence: int, cancelle
         invitee_id=invitee.id, sequence=sequence, start=timeslot.start_time, end=timeslot.end_time,
         summary=_summary(invitee), organizer_email=owner.email, organizer_name=owner.full_name,
         attendee_email=contact.email, attendee_name=contact.full_name, description=_description(invitee),
-        cancelled=cancelled, invitation=not download,
+        cancelled=cancelled, invitation=not download, location=meeting_place(invitee.calendar),
+        url=invitee.calendar.meeting_url,
     )
     method = ics.PUBLISH if download else ics.CANCEL if cancelled else ics.REQUEST
     return ics.calendar_file([event], method=method)
@@ -92,5 +106,5 @@ def queue_meeting_email(invitee: Invitee, timeslot: Timeslot, kind: str, *,
         pick_again=cancelled and not ends_invitation and not calendar.deadline_passed(),
         add_to=None if cancelled else ics.add_to_calendar_links(
             summary=_summary(invitee), start=timeslot.start_time, end=timeslot.end_time,
-            details=_description(invitee)),
+            details=_description(invitee), location=meeting_place(calendar)),
     )

@@ -52,10 +52,11 @@ def _picks_on(calendar: Calendar, moves: list[SlotMove]) -> list[tuple[Event, In
 
 
 def _picks_left(calendar: Calendar, contact_ids: list[int]) -> dict[int, int]:
-    """How many picks each of these invitees still has in the calendar (one query)."""
+    """How many picks each of these invitees still has in the calendar (one query); a meeting the
+    owner placed is not one of their answers."""
     return dict(db.session.execute(
         sa.select(Event.contact_id, sa.func.count())
-        .where(Event.calendar_id == calendar.id, Event.contact_id.in_(contact_ids))
+        .where(Event.calendar_id == calendar.id, Event.contact_id.in_(contact_ids), sa.not_(Event.owner_placed))
         .group_by(Event.contact_id)
     ).all())
 
@@ -86,6 +87,9 @@ def handle_moves(calendar: Calendar, moves: list[SlotMove]) -> MoveOutcome:
     for event, invitee in _picks_on(calendar, moves):
         move = by_slot[event.timeslot_id]
         if event.confirmed:
+            # The meeting moves with its slot, but their answer was for the old time: from now on it
+            # is a meeting the owner placed, gone (not left as an answer) if it is cancelled.
+            event.owner_placed = True
             meetings.append((invitee, move))
             continue
         doomed.append(event.id)

@@ -17,6 +17,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -32,14 +33,14 @@ from ..calendars.times import describe_timeslot
 from ..calendars.timeslots import get_timeslot
 from ..db_types import utcnow
 from ..errors import refusals_go_to, word_refusal
-from ..exceptions import DomainError, NotFoundError
+from ..exceptions import DomainError, NotFoundError, ValidationError
 from ..extensions import db, limiter
 from ..pagination import clamp_page_args
 from ..timezones import is_valid_timezone
 from ..validation import parse_id, parse_int, require_ids
 from ..wording import plural
 from . import answers, confirmations, feeds, invitations, pages, reminders
-from .models import PREFERENCE_LABELS, Invitee
+from .models import CANT_MAKE_ANY, PREFERENCE_LABELS, Invitee
 from .notify import meeting_ics
 from .suggestions import MAX_SUGGESTIONS
 
@@ -102,7 +103,14 @@ def invite(calendar_id: int):
             return redirect(url_for(".invitees", calendar_id=calendar.id))
     contacts = invitations.contacts_to_invite(current_user, ids)
     started = utcnow()
-    results = invitations.invite_contacts(calendar, contacts)
+    try:
+        results = invitations.invite_contacts(calendar, contacts, message=request.form.get("message"))
+    except ValidationError as error:
+        if "message" not in error.fields:
+            raise
+        # Shown beside the message, with what was typed and chosen (templates/scheduling/invitees.html).
+        g.invite_problem = error.fields["message"][0]
+        return invitees(calendar_id), 400  # the unit of work rolls back: nobody is invited
     created = sum(r.created for r in results)
     _show_new_links(calendar.id, started)
     if created:
@@ -191,11 +199,14 @@ def confirm(calendar_id: int, invitee_id: int):
         return redirect(url_for(".confirm_page", calendar_id=calendar_id, invitee_id=invitee_id,
                                 **_confirm_args(moving, timeslot_id)))
     name, when = invitee.contact.full_name, describe_timeslot(done.meeting.timeslot)
+    unpicked = ", a time they did not pick" if done.placed else ""
+    if done.unchanged:
+        flash(f"{name}’s meeting is already on {when}; nothing changed and nobody was emailed.", "info")
+        return redirect(url_for(".invitees", calendar_id=calendar_id))
     if done.previous is not None:
-        message = (f"Moved {name}’s meeting to {when}{', a time they did not pick' if done.placed else ''}; "
-                   "they were emailed the new time.")
+        message = f"Moved {name}’s meeting to {when}{unpicked}; they were emailed the new time."
     else:
-        message = f"Confirmed {name} on {when}; they were emailed the meeting."
+        message = f"Confirmed {name} on {when}{unpicked}; they were emailed the meeting."
     if done.cancelled is not None:
         message += f" {done.cancelled.full_name}’s meeting was cancelled and they were told by email."
     flash(message, "success")
@@ -209,12 +220,16 @@ def confirm_page(calendar_id: int, invitee_id: int):
     invitee = invitations.get_invitee(current_user, calendar_id, invitee_id)
     timeslot = get_timeslot(current_user, calendar_id, parse_id(request.args.get("timeslot_id")) or 0)
     meeting = confirmations.meeting_of(invitee)
+    moving = request.args.get("move") == "1"
+    holder = confirmations.holder_of(timeslot, invitee)
+    already = meeting is not None and meeting.timeslot_id == timeslot.id
     return render_template(
         "scheduling/confirm_meeting.html", calendar=invitee.calendar, invitee=invitee,
-        contact=invitee.contact, timeslot=timeslot, when=describe_timeslot(timeslot),
-        holder=confirmations.holder_of(timeslot, invitee),
-        current=describe_timeslot(meeting.timeslot) if meeting and meeting.timeslot_id != timeslot.id else None,
-        moving=request.args.get("move") == "1",
+        contact=invitee.contact, timeslot=timeslot, when=describe_timeslot(timeslot), holder=holder,
+        current=describe_timeslot(meeting.timeslot) if meeting and not already else None,
+        moving=moving, already=already,
+        refusal=None if already else confirmations.confirm_refusal(
+            invitee, timeslot, confirmations.pick_of(invitee, timeslot), unpicked=moving, holder=holder),
     )
 
 
@@ -275,14 +290,15 @@ def schedule_csv(calendar_id: int):
     buffer.write("\ufeff")  # the BOM: Excel then reads UTF-8 ("Zoë", not "ZoÃ«")
     writer = csv_safe.writer(buffer)  # names like `=cmd|...` reach a spreadsheet as text
     writer.writerow(["date", "start", "end", "timezone", "first_name", "last_name", "email",
-                     "high_priority", "preference", "start_utc", "end_utc"])
+                     "high_priority", "preference", "start_utc", "end_utc", "location", "meeting_url"])
     zone = ZoneInfo(calendar.timezone)
     for meeting, slot, contact in pages.confirmed_meetings(calendar):
         start, end = slot.start_time.astimezone(zone), slot.end_time.astimezone(zone)
         writer.writerow([f"{start:%Y-%m-%d}", f"{start:%H:%M}", f"{end:%H:%M}", calendar.timezone,
                          contact.first_name, contact.last_name, contact.email,
-                         "yes" if slot.high_priority else "no", meeting.preference,
-                         slot.start_time.isoformat(), slot.end_time.isoformat()])
+                         "yes" if slot.high_priority else "no", "" if meeting.owner_placed else meeting.preference,
+                         slot.start_time.isoformat(), slot.end_time.isoformat(),
+                         calendar.location or "", calendar.meeting_url or ""])
     filename = f"schedule-{calendar.id}.csv"
     return Response(buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
@@ -330,6 +346,8 @@ def pick(token: str):
     calendar = invitee.calendar
     zone, detect = _viewer_zone(invitee)
     errors: dict[str, list[str]] = {}
+    none_work = request.form.get("none_work") == "1"  # "None of these times work for me"
+    comment = request.form.get("comment")  # None (not sent): keep the saved one
     if request.method == "POST":
         choices: dict[int, str | None] = {}
         for key, value in request.form.items():
@@ -343,14 +361,20 @@ def pick(token: str):
             choices[slot_id] = None if value == "" else value
         if not errors:
             try:
-                picked = answers.save_picks(invitee, choices, timezone=zone)
+                picked = answers.save_picks(invitee, choices, timezone=zone, none_work=none_work, comment=comment)
             except DomainError as error:
                 db.session.rollback()
                 errors = error.fields or {"form": [error.message]}
                 flash(error.message, "danger")
             else:
-                flash(f"Thank you! Your answer was saved ({plural(picked, 'slot')} picked). "
-                      "You can change it here until the meeting is confirmed.", "success")
+                owner_name = calendar.owner.first_name or calendar.owner.full_name
+                told = f" {owner_name} will see your comment." if invitee.comment else ""
+                if invitee.declined_at is not None:
+                    flash(f"Thank you! Your answer was saved: none of these times work for you.{told}"
+                          f"{'' if told else ' If one does later, you can pick it here.'}", "success")
+                else:
+                    flash(f"Thank you! Your answer was saved ({plural(picked, 'slot')} picked).{told} "
+                          "You can change it here until the meeting is confirmed.", "success")
                 return redirect(url_for(".pick", token=token, tz=zone))
         else:
             flash("Some choices could not be saved.", "danger")
@@ -359,6 +383,9 @@ def pick(token: str):
     return render_template(
         "scheduling/pick.html", invitee=invitee, calendar=calendar, owner=calendar.owner, view=view,
         zone=zone, detect=detect, token=token, errors=errors, labels=PREFERENCE_LABELS,
+        # A refused answer keeps what was typed and chosen, to correct it.
+        comment=comment if errors and comment is not None else (view.comment or ""),
+        none_work=none_work if errors else view.state == CANT_MAKE_ANY,
     ), status
 
 
