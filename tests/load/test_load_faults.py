@@ -52,6 +52,13 @@ OWNER_PASSWORD = "load-test-password"
 ANSWERS = [PREFERRED, IF_NEED_BE, ""]  # "" is "can't"
 
 
+def _answer_fields(answer: dict[int, str]) -> dict[str, str]:
+    """The pick form's fields for an answer; all "can't" is sent as a person must send it: with
+    "None of these times work for me" ticked (an empty answer is refused)."""
+    fields = {f"slot-{slot_id}": value for slot_id, value in answer.items()}
+    return fields if any(answer.values()) else {**fields, "none_work": "1"}
+
+
 def _owner(make_user) -> User:
     return make_user(password=OWNER_PASSWORD)
 
@@ -113,8 +120,7 @@ def test_fifty_invitees_submit_picks_at_once_and_none_is_lost(
             with browser() as session:
                 page = session.get(f"{server.url}/pick/{tokens[i]}", timeout=HTTP_TIMEOUT)
                 assert page.status_code == 200, page.status_code
-                form = {"csrf_token": csrf_token(page.text), "tz": "Europe/Berlin",
-                        **{f"slot-{slot_id}": value for slot_id, value in answers[i].items()}}
+                form = {"csrf_token": csrf_token(page.text), "tz": "Europe/Berlin", **_answer_fields(answers[i])}
                 barrier.wait()
                 return timed("pick", lambda: session.post(f"{server.url}/pick/{tokens[i]}", data=form,
                                                           allow_redirects=False, timeout=HTTP_TIMEOUT))
@@ -312,7 +318,7 @@ def test_database_restart_fails_cleanly_and_gunicorn_recovers_without_restart(
         def step(state) -> None:
             session, token = state
             answer = {slot_id: rng.choice(ANSWERS) for slot_id in slot_ids}
-            form = {"csrf_token": token, **{f"slot-{slot_id}": v for slot_id, v in answer.items()}}
+            form = {"csrf_token": token, **_answer_fields(answer)}
             record(timed("pick POST", lambda: session.post(url, data=form, allow_redirects=False,
                                                            timeout=HTTP_TIMEOUT), invitee=n, answer=answer))
             record(timed("pick GET", lambda: session.get(url, timeout=HTTP_TIMEOUT)))

@@ -87,7 +87,7 @@ def test_answer_racing_confirmation_never_loses_a_meeting_or_misinforms_the_invi
                          picks=[slot_ids[2 * r:2 * r + 2] for r in range(ROUNDS)])
     server = _start(gunicorn, database_url, smtp_sink)
     owner_browser = OwnerBrowser.sign_in(server.url, owner.email, calendar_id)
-    cant_everywhere = {"tz": "UTC", **{f"slot-{slot_id}": "" for slot_id in slot_ids}}
+    cant_everywhere = {"tz": "UTC", "none_work": "1", **{f"slot-{slot_id}": "" for slot_id in slot_ids}}
 
     outcomes: list[Outcome] = []
     began = time.monotonic()
