@@ -1,4 +1,5 @@
-"""Requests for a host OneOnOne does not serve (TRUSTED_HOSTS) get a plain 400 before the app runs.
+"""Requests for a host OneOnOne does not serve (TRUSTED_HOSTS) get a plain 400 before the app runs,
+and the addresses OneOnOne gives out start with PUBLIC_URL (`public_url_for`).
 
 Flask 3.1 checks TRUSTED_HOSTS too, but only after the request has started: its before-request hooks
 and error page then have no URL adapter (the page's url_for() fails, a 500). Refusing here, ahead of
@@ -8,14 +9,23 @@ Flask, keeps an unknown Host out of every link, log line and page.
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, current_app
 from markupsafe import escape
 from werkzeug.exceptions import SecurityError
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import get_host
 
 MESSAGE = "This server does not answer for that host name."
+
+
+def public_url_for(endpoint: str, **values) -> str:
+    """The absolute address of `endpoint` under PUBLIC_URL, never the request's Host header; it
+    works outside a request too (a CLI command, the outbox sender)."""
+    public = urlsplit(current_app.config["PUBLIC_URL"])
+    adapter = current_app.url_map.bind(public.netloc, script_name=public.path or "/", url_scheme=public.scheme)
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def _refusal(environ: dict) -> Response:

@@ -21,13 +21,14 @@ import datetime as dt
 import hashlib
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from ..db_types import utcnow
 from ..email import queue_email, recent_mail_count
 from ..exceptions import PermissionDenied, ValidationError
 from ..extensions import db
+from ..hosts import public_url_for
 from .models import User
 from .sessions import end_all_sessions, end_other_sessions, revoke_all_api_tokens
 
@@ -59,10 +60,6 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256(f"{user.id}:{user.email}:{user.password_hash}".encode()).hexdigest()[:20]
 
 
-def _absolute(endpoint: str, **values) -> str:
-    return current_app.config["PUBLIC_URL"] + url_for(endpoint, **values)
-
-
 # ---- verification -----------------------------------------------------------------------------
 
 VERIFY_MAILS_PER_HOUR = 5
@@ -84,7 +81,7 @@ def queue_verification(user: User) -> str:
     changing = user.pending_email is not None
     queue_email(address, "Confirm the change of your OneOnOne email address" if changing
                 else "Confirm your email address for OneOnOne", "verify_email",
-                owner=user, user=user, address=address, link=_absolute("accounts.verify", token=token),
+                owner=user, user=user, address=address, link=public_url_for("accounts.verify", token=token),
                 changing=changing, days=_verify_days())
     return address
 
@@ -136,7 +133,7 @@ def queue_password_reset(email: str | None) -> None:
         return
     token = _serializer(RESET).dumps({"u": user.id, "p": _fingerprint(user)})
     queue_email(user.email, "Reset your OneOnOne password", "password_reset", owner=user, user=user,
-                link=_absolute("accounts.reset_password", token=token),
+                link=public_url_for("accounts.reset_password", token=token),
                 minutes=int(current_app.config["PASSWORD_RESET_MAX_AGE"] // 60))
 
 
@@ -189,7 +186,7 @@ NOTICES = {
 def queue_security_notice(user: User, kind: str, *, new_email: str | None = None) -> None:
     """Tell the account's (current) address what just changed and what to do if it was not them."""
     queue_email(user.email, NOTICES[kind], "security_notice", owner=user, user=user, kind=kind,
-                new_email=new_email, when=utcnow(), reset_link=_absolute("accounts.forgot_password"))
+                new_email=new_email, when=utcnow(), reset_link=public_url_for("accounts.forgot_password"))
 
 
 SIGNUP_ATTEMPT_MAILS_PER_HOUR = 3
@@ -206,4 +203,4 @@ def queue_signup_attempt(user: User) -> None:
         return
     queue_email(user.email, "Someone tried to sign up for OneOnOne with your email address",
                 "signup_attempt", owner=user, user=user, when=utcnow(),
-                signin_link=_absolute("accounts.signin"), reset_link=_absolute("accounts.forgot_password"))
+                signin_link=public_url_for("accounts.signin"), reset_link=public_url_for("accounts.forgot_password"))

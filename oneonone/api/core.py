@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app, g, request, url_for
+from flask import g, request
 from flask_smorest import Blueprint
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser
@@ -17,6 +17,7 @@ from webargs.flaskparser import FlaskParser
 from ..accounts.models import User
 from ..accounts.services import user_for_api_token
 from ..exceptions import DomainError, NotFoundError
+from ..hosts import public_url_for
 from ..pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, Page, clamp_page_args
 from ..scheduling.models import Invitee
 from ..validation import parse_int
@@ -268,8 +269,8 @@ def page_headers(page: Page, **query) -> dict[str, str]:
     for rel, number in (("next", page.next_num), ("prev", page.prev_num)):
         if number is not None:
             # From PUBLIC_URL, never the request's Host header.
-            url = current_app.config["PUBLIC_URL"] + url_for(
-                request.endpoint, **(request.view_args or {}), **query, page=number, per_page=page.per_page)
+            url = public_url_for(request.endpoint, **(request.view_args or {}), **query, page=number,
+                                 per_page=page.per_page)
             links.append(f'<{url}>; rel="{rel}"')
     if links:
         headers["Link"] = ", ".join(links)

@@ -18,6 +18,7 @@ import secrets
 from flask import current_app
 
 from ..accounts.models import hash_token
+from ..hosts import public_url_for
 
 
 def _link_key() -> bytes:
@@ -54,4 +55,4 @@ def rebuild_token(nonce: str | None, token_hash: str) -> str | None:
 
 def pick_url(token: str) -> str:
     """The public address of an invitee's pick page."""
-    return f"{current_app.config['PUBLIC_URL']}/pick/{token}"
+    return public_url_for("scheduling.pick", token=token)

@@ -17,7 +17,6 @@ import datetime as dt
 import itertools
 
 import sqlalchemy as sa
-from flask import current_app
 
 from ..accounts.models import User
 from ..calendars.models import Calendar, Timeslot
@@ -25,6 +24,7 @@ from ..contacts.models import Contact
 from ..db_types import utcnow
 from ..email import header_text, queue_email, quoted
 from ..extensions import db
+from ..hosts import public_url_for
 from .models import PREFERENCE_LABELS, Event, Invitee
 
 EACH, DAILY, OFF = "each", "daily", "off"
@@ -32,7 +32,7 @@ DIGEST_EVERY = dt.timedelta(hours=23)  # a digest run hourly by mistake still se
 
 
 def _invitees_url(calendar: Calendar) -> str:
-    return f"{current_app.config['PUBLIC_URL']}/calendars/{calendar.id}/invitees"
+    return public_url_for("scheduling.invitees", calendar_id=calendar.id)
 
 
 def _picks_of(invitee: Invitee) -> list[tuple[Timeslot, str]]:
@@ -73,7 +73,7 @@ def _tell_if_everyone_answered(calendar: Calendar) -> None:
     queue_email(
         owner.email, f"Everyone has answered: {quoted(calendar.name)}", "all_answered",
         owner=owner, calendar=calendar, total=total,
-        link=f"{current_app.config['PUBLIC_URL']}/calendars/{calendar.id}/suggestions",
+        link=public_url_for("scheduling.suggestions", calendar_id=calendar.id),
     )
 
 
