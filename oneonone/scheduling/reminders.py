@@ -81,6 +81,7 @@ class Waiting:
 
     due: int
     resting: int  # reminded within the cooldown
+    hours: str  # the cooldown, as the page says it ("12")
 
 
 def waiting_for(calendar: Calendar) -> Waiting:
@@ -88,7 +89,8 @@ def waiting_for(calendar: Calendar) -> Waiting:
     due, total = db.session.execute(
         sa.select(sa.func.count().filter(_rested(utcnow(), reminder_cooldown())), sa.func.count())
         .select_from(Invitee).where(_unanswered(calendar.id))).one()
-    return Waiting(due=due or 0, resting=(total or 0) - (due or 0))
+    return Waiting(due=due or 0, resting=(total or 0) - (due or 0),
+                   hours=f"{reminder_cooldown().total_seconds() / 3600:g}")
 
 
 def remind_unanswered(calendar: Calendar) -> int:

@@ -15,7 +15,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -85,7 +84,6 @@ def invitees(calendar_id: int):
         uninvited=view.uninvited, max_choices=pages.MAX_INVITE_CHOICES, slots=view.slots,
         taken_by=view.taken_by, totals=view.totals, new_links=view.new_links, labels=PREFERENCE_LABELS,
         waiting=view.waiting, undelivered=view.undelivered,
-        cooldown_hours=f"{float(current_app.config['REMINDER_COOLDOWN_HOURS']):g}",
     )
 
 
@@ -166,12 +164,12 @@ def revoke(calendar_id: int, invitee_id: int):
 def remind(calendar_id: int):
     calendar = get_calendar(current_user, calendar_id)
     count = reminders.remind_unanswered(calendar)
-    hours = f"{float(current_app.config['REMINDER_COOLDOWN_HOURS']):g}"
+    waiting = reminders.waiting_for(calendar) if not count else None
     if count:
         flash(f"Reminded {plural(count, 'invitee')} who had not answered, with the link they already have.",
               "success")
-    elif reminders.waiting_for(calendar).resting:
-        flash(f"Everyone who has not answered was reminded in the last {hours} hours; "
+    elif waiting.resting:
+        flash(f"Everyone who has not answered was reminded in the last {waiting.hours} hours; "
               "no reminders were sent.", "info")
     else:
         flash("Everyone has answered; no reminders were sent.", "info")
