@@ -148,7 +148,9 @@ def test_panel_day() -> None:
     assert would_fit(*case, schedule=best) == {1: (13,)}
     # Cy has nowhere else to go; Dan and Eve can swap without making the schedule worse.
     assert forced(*case, schedule=best) == {3: True, 4: False, 5: False}
-    assert changes(best, second) == ((5, 11, 12), (4, 12, 11))
+    # The two schedules cost exactly the same (Dan and Eve swap), so which one comes first is the
+    # solver's choice; either way the change is that swap, in the best schedule's slot order.
+    assert changes(best, second) in {((5, 11, 12), (4, 12, 11)), ((4, 11, 12), (5, 12, 11))}
     assert changes(best, best) == ()
 
 
