@@ -100,6 +100,8 @@ class Config:
 
     PASSWORD_HASH_METHOD = "scrypt"
     BOOTSTRAP_SERVE_LOCAL = True
+    # Compress HTML, JSON, CSS and JS answers (brotli, gzip: oneonone/static_files.py); 0 when a proxy does.
+    COMPRESS_RESPONSES = _bool("COMPRESS_RESPONSES", True)
     WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024
     # Contact photos; None means `<instance folder>/uploads`.

@@ -64,6 +64,9 @@ def create_app(config: type | dict[str, Any] | None = None, instance_path: str |
     register_blueprints(app)
     register_unit_of_work(app)
     register_observability(app)
+    # Before the header hooks, so that compression (after_request runs last-registered first) comes last.
+    from .static_files import register as register_static_files  # fingerprints, caching, compression
+    register_static_files(app)
     register_http_headers(app)
     register_errorhandlers(app)
     register_template_helpers(app)

@@ -107,4 +107,5 @@ def scenario(db, make_contact, make_calendar, make_timeslot, make_invitee, make_
           suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi_document(case, app, scenario):
     headers = scenario.prepare(case)
-    case.call_and_validate(app=app, headers=headers, checks=CHECKS)
+    # schemathesis's WSGI transport sends `Accept-Encoding: gzip` but does not decode the answer.
+    case.call_and_validate(app=app, headers={"Accept-Encoding": "identity", **(headers or {})}, checks=CHECKS)

@@ -32,7 +32,9 @@
       var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
       var aliases = JSON.parse(select.getAttribute("data-zone-aliases") || "{}");
       if (zone && !select.querySelector('option[value="' + zone + '"]') && aliases[zone]) zone = aliases[zone];
-      if (zone && select.querySelector('option[value="' + zone + '"]')) {
+      // A select that already shows the browser's zone is left alone: submitting it would only load the
+      // same page again.
+      if (zone && zone !== select.value && select.querySelector('option[value="' + zone + '"]')) {
         select.value = zone;
         if (select.hasAttribute("data-autosubmit")) select.form.submit();
       }
