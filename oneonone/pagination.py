@@ -64,7 +64,14 @@ class Page:
 
 
 def paginate(query: sa.Select, page: int, per_page: int) -> Page:
-    """Run `query` for one page, with the total count (two queries)."""
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(items=items, total=total or 0, page=page, per_page=per_page)
+    """Run `query` for one page, with the total count: one query (the count is a window over the
+    whole result), and a second only for a page past the end, which has no row to carry it."""
+    rows = db.session.execute(query.add_columns(sa.func.count().over().label("total_count"))
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    if rows:
+        total = rows[0][-1]
+    elif page == 1:
+        total = 0
+    else:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    return Page(items=[row[0] for row in rows], total=total or 0, page=page, per_page=per_page)

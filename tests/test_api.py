@@ -452,7 +452,8 @@ def test_calendar_create_list_get_delete(api, owner, db):
     listed = api.get("/api/calendars/")
     assert listed.get_json() == [calendar] and listed.headers["X-Total-Count"] == "1"
     detail = api.get(f"/api/calendars/{calendar['id']}/").get_json()
-    assert detail == {**calendar, "timeslots": []}
+    assert detail == {**calendar, "timeslots": [], "timeslots_total": 0,
+                      "timeslots_url": f"/api/calendars/{calendar['id']}/timeslots/"}
     assert api.delete(f"/api/calendars/{calendar['id']}/").status_code == 204
     assert _count(db, Calendar) == 0
 

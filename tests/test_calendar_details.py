@@ -177,7 +177,8 @@ def test_api_create_with_details_and_the_calendar_json(api, db):
     body = response.get_json()
     assert (body["location"], body["meeting_url"], body["description"]) == (
         "Room 4.2, Main Building", "https://meet.example.com/abc-defg?pwd=1", SAVED_DESCRIPTION)
-    assert api.get(f"/api/calendars/{body['id']}/").get_json() == {**body, "timeslots": []}
+    assert api.get(f"/api/calendars/{body['id']}/").get_json() == {
+        **body, "timeslots": [], "timeslots_total": 0, "timeslots_url": f"/api/calendars/{body['id']}/timeslots/"}
     assert api.get("/api/calendars/").get_json() == [body]
 
 

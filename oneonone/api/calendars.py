@@ -3,12 +3,15 @@ replacement, which only these endpoints take)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import marshmallow as ma
-from flask import g
+from flask import g, url_for
 from flask.views import MethodView
 
 from ..calendars import services, timeslots
 from ..calendars.details import DETAIL_FIELDS
+from ..calendars.models import Calendar, Timeslot
 from ..exceptions import NotFoundError
 from . import schemas
 from .core import (
@@ -17,15 +20,18 @@ from .core import (
     PAGE_HEADERS_DOC,
     ApiBlueprint,
     current_owner,
-    list_page,
     page_args,
     page_headers,
     requires,
 )
 from .dates import IsoDate, IsoDateTime
 
+NESTED_TIMESLOTS_MAX = 100
+"""The calendar JSON nests its timeslots as the design document asks, but at most this many: the rest
+are in the paginated GET /api/calendars/<id>/timeslots/ (`timeslots_url`)."""
 
-class CalendarSchema(ma.Schema):
+
+class CalendarSchema(schemas.ResponseSchema):
     id = ma.fields.Integer(required=True)
     name = ma.fields.String(required=True)
     start_date = ma.fields.Date(required=True)
@@ -42,7 +48,37 @@ class CalendarSchema(ma.Schema):
 
 
 class CalendarDetailSchema(CalendarSchema):
-    timeslots = ma.fields.List(ma.fields.Nested(schemas.TimeslotSchema), required=True)
+    timeslots = ma.fields.List(ma.fields.Nested(schemas.TimeslotSchema), required=True, metadata={
+        "description": f"The timeslots, earliest first: at most the first {NESTED_TIMESLOTS_MAX}. "
+                       f"`timeslots_total` says how many the calendar has; when it has more, the rest are "
+                       f"at `timeslots_url` (paginated)."})
+    timeslots_total = ma.fields.Integer(required=True, metadata={
+        "minimum": 0, "description": "How many timeslots the calendar has in all."})
+    timeslots_url = ma.fields.String(required=True, metadata={
+        "description": "GET /api/calendars/{calendar_id}/timeslots/ (listTimeslots, paginated with `page` "
+                       "and `per_page`): every timeslot, earliest first, past the nested ones too."})
+
+
+@dataclass
+class CalendarWithTimeslots:
+    """A calendar with its first timeslots, as getCalendar answers it."""
+
+    calendar: Calendar
+    timeslots: list[Timeslot]
+    timeslots_total: int
+    timeslots_url: str
+
+    def __getattr__(self, name: str):  # the calendar's own fields (and its zone, for the datetimes)
+        if name == "calendar":  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
+        return getattr(self.calendar, name)
+
+
+def calendar_detail(calendar: Calendar) -> CalendarWithTimeslots:
+    """The calendar with its first NESTED_TIMESLOTS_MAX slots and how many it has (one query)."""
+    slots, total = timeslots.first_timeslots(calendar, NESTED_TIMESLOTS_MAX)
+    return CalendarWithTimeslots(calendar, slots, total,
+                                 url_for("api_calendars.calendar_timeslots", calendar_id=calendar.id))
 
 
 def _slot_times() -> ma.fields.Field:
@@ -136,8 +172,13 @@ class CalendarDetail(MethodView):
     @bp.alt_response(404, response="NOT_FOUND")
     @bp.doc(operationId="getCalendar")
     def get(self, calendar_id: int):
-        """A calendar with its timeslots"""
-        return services.get_calendar(current_owner(), calendar_id)
+        """A calendar with its first 100 timeslots
+
+        `timeslots` nests the first 100 by start time (the design document's shape); a larger
+        calendar's other slots are in listTimeslots (`timeslots_url`, paginated), and
+        `timeslots_total` says how many there are in all.
+        """
+        return calendar_detail(services.get_calendar(current_owner(), calendar_id))
 
     @requires(OWNER)
     @bp.body(CalendarUpdateSchema)
@@ -220,7 +261,7 @@ def calendar_timeslots(args, calendar_id: int):
     else:
         calendar = services.get_calendar(current_owner(), calendar_id)
     page_number, per_page = page_args(args)
-    page = list_page(timeslots.calendar_timeslots(calendar), page_number, per_page)
+    page = timeslots.timeslot_page(calendar, page_number, per_page)
     return page.items, page_headers(page)
 
 

@@ -7,9 +7,6 @@ datetimes, booleans, ints); the rules themselves live in the services.
 
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import url_for
@@ -17,79 +14,20 @@ from flask import url_for
 from ..calendars import services as calendar_services
 from ..scheduling.models import PREFERENCES
 from ..scheduling.suggestions import MAX_SUGGESTIONS
-from ..validation import ID_MAX
 from .core import PageArgsSchema, WholeNumber, current_owner
-from .dates import REQUEST_ERRORS, IsoDate, IsoDateTime
+from .dates import IsoDate, IsoDateTime
+from .fields import (  # also used as schemas.Text, schemas.DateTime, ... by the other API modules
+    TEXT_MAX,
+    DateTime,
+    Id,
+    RequestSchema,
+    ResponseSchema,
+    StrictBoolean,
+    Text,
+)
 
-TEXT_MAX = 1000  # far above any field's own limit; only bounds the work a huge string causes
-
-
-# ---- fields (dates and datetimes: dates.py) -------------------------------------------------------
-
-class Text(ma.fields.String):
-    """A string the database can store: no NUL characters, valid Unicode, at most `limit` characters."""
-
-    default_error_messages = {**REQUEST_ERRORS, "invalid": "Must be a string."}
-
-    def __init__(self, *args, limit: int = TEXT_MAX, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.limit = limit
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in text:
-            raise ma.ValidationError("Must not contain NUL characters.")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as error:
-            raise ma.ValidationError("Must be valid Unicode text.") from error
-        if len(text) > self.limit:
-            raise ma.ValidationError(f"Must be at most {self.limit} characters.")
-        return text
-
-
-class StrictBoolean(ma.fields.Boolean):
-    """JSON true or false only (not "yes", 1 or "on")."""
-
-    default_error_messages = REQUEST_ERRORS
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise ma.ValidationError("Must be true or false.")
-        return value
-
-
-class Id(ma.fields.Integer):
-    """A positive integer id that fits the database's integer columns."""
-
-    default_error_messages = {**REQUEST_ERRORS, "invalid": "Must be an integer id."}
-
-    def __init__(self, **kwargs):
-        super().__init__(strict=True, validate=ma.validate.Range(1, ID_MAX), **kwargs)
-
-
-class DateTime(ma.fields.DateTime):
-    """ISO 8601 output in the calendar's time zone, with its offset."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return value.astimezone(_zone_of(obj)).isoformat()
-
-
-def _zone_of(obj) -> dt.tzinfo:
-    calendar = obj if hasattr(obj, "zone") else getattr(obj, "calendar", None)
-    try:
-        return ZoneInfo(calendar.timezone) if calendar is not None else dt.UTC
-    except (ValueError, KeyError):
-        return dt.UTC
-
-
-class RequestSchema(ma.Schema):
-    class Meta:
-        # Fields the API does not use (such as the design document's "owner" or "user") are ignored.
-        unknown = ma.EXCLUDE
-
+# The fields and base schemas (Text, StrictBoolean, Id, DateTime, RequestSchema, ResponseSchema) are in
+# fields.py, the datetimes a request sends in dates.py.
 
 # ---- errors and auth --------------------------------------------------------------------------
 
@@ -233,7 +171,7 @@ class ContactUpdateSchema(RequestSchema):
 
 # ---- calendars and timeslots ------------------------------------------------------------------
 
-class TimeslotSchema(ma.Schema):
+class TimeslotSchema(ResponseSchema):
     id = ma.fields.Integer(required=True)
     calendar = ma.fields.Integer(attribute="calendar_id", required=True)
     start_time = DateTime(required=True)

@@ -26,6 +26,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..timezones import timezone_choices
 from ..validation import parse_int
+from ..zone_options import ZoneSelect
 from .details import DESCRIPTION_MAX, LOCATION_MAX, MEETING_URL_MAX
 from .services import KEEP_CLOCK_TIMES, KEEP_MOMENTS, NAME_MAX
 from .timeslots import WEEKDAYS_PROBLEM
@@ -72,7 +73,7 @@ class CalendarForm(FlaskForm):
     )
     start_date = DateField("First day", validators=[InputRequired(message="Choose the first day.")])
     end_date = DateField("Last day", validators=[InputRequired(message="Choose the last day.")])
-    timezone = SelectField("Time zone", validate_choice=False,
+    timezone = SelectField("Time zone", validate_choice=False, widget=ZoneSelect(),  # options rendered once
                            description="Slots are entered and shown in this zone.")
     response_deadline = DateTimeLocalField(
         "Answers close at (optional)", format=DATETIME_FORMATS, validators=[Optional()],

@@ -8,18 +8,22 @@ here too. Nothing here writes or emails.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+
 from ..db_types import utcnow
+from ..extensions import db
 from ..signals import answers
 from ..timezones import is_valid_timezone
 from ..wording import plural
 from . import signals
 from .models import Calendar, Timeslot
-from .services import is_the_set_deadline, plan_clock_times, slots_outside
+from .services import CalendarCounts, is_the_set_deadline, plan_clock_times, slots_outside
 from .signals import SlotPicker
 from .times import clock_time_preview, moment_preview, window_bounds
 from .timeslots import calendar_timeslots
@@ -105,16 +109,23 @@ def timeslot_pickers(timeslot: Timeslot) -> list[SlotPicker]:
     return slot_pickers(timeslot.calendar, [timeslot.id]).get(timeslot.id, [])
 
 
-def calendar_weeks(calendar: Calendar) -> list[GridWeek]:
-    """The window as Monday-to-Sunday weeks, each day with its slots in local time (three queries)."""
+def _mondays(calendar: Calendar) -> list[dt.date]:
+    """The Monday of each week the window touches, in order."""
+    first = calendar.start_date - dt.timedelta(days=calendar.start_date.weekday())
+    return [first + dt.timedelta(weeks=n) for n in range((calendar.end_date - first).days // 7 + 1)]
+
+
+def _week_grid(calendar: Calendar, mondays: list[dt.date], begin: dt.datetime | None = None,
+               finish: dt.datetime | None = None) -> list[GridWeek]:
+    """These weeks, each day with the slots starting on it in local time; only the slots starting
+    in [begin, finish) are read when given (three queries)."""
     zone = calendar.zone
-    summaries = slot_summaries(calendar)
-    first_monday = calendar.start_date - dt.timedelta(days=calendar.start_date.weekday())
-    last_sunday = calendar.end_date + dt.timedelta(days=6 - calendar.end_date.weekday())
+    summaries: dict[int, SlotSummary] = {}
+    for answer in answers(signals.slot_summaries, calendar, begin=begin, finish=finish):
+        summaries.update(answer)
     days: dict[dt.date, GridDay] = {}
     weeks = []
-    monday = first_monday
-    while monday <= last_sunday:
+    for monday in mondays:
         week = GridWeek(monday=monday, days=[])
         for offset in range(7):
             date = monday + dt.timedelta(days=offset)
@@ -122,13 +133,133 @@ def calendar_weeks(calendar: Calendar) -> list[GridWeek]:
             week.days.append(day)
             days[date] = day
         weeks.append(week)
-        monday += dt.timedelta(days=7)
-    for timeslot in calendar_timeslots(calendar):
+    for timeslot in calendar_timeslots(calendar, begin=begin, finish=finish):
         start, end = timeslot.start_time.astimezone(zone), timeslot.end_time.astimezone(zone)
         day = days.get(start.date())
         if day is not None:
             day.slots.append(GridSlot(timeslot, start, end, summaries.get(timeslot.id, SlotSummary())))
     return weeks
+
+
+def calendar_weeks(calendar: Calendar) -> list[GridWeek]:
+    """The whole window as Monday-to-Sunday weeks, each day with its slots in local time (three queries)."""
+    return _week_grid(calendar, _mondays(calendar))
+
+
+# ---- the calendar page: the whole window, or a week at a time -----------------------------------
+
+WHOLE_WINDOW_MAX_SLOTS = 50
+"""A calendar with at most this many slots shows every week of its window on one page, as it always
+did; a larger one shows a week at a time, so what a page reads and draws follows the week."""
+
+
+@dataclass(frozen=True)
+class WeekCount:
+    """A week of the window and the slots starting in it: all, high priority, not ended yet."""
+
+    monday: dt.date
+    slots: int = 0
+    high_priority: int = 0
+    upcoming: int = 0
+
+
+@dataclass
+class CalendarPage:
+    """What the calendar page shows: its grid, the whole calendar's counts, and the other weeks."""
+
+    weeks: list[GridWeek]  # the grid: every week of the window, or the week chosen
+    all_weeks: list[WeekCount]  # every week of the window, with its counts
+    slots: int  # the whole calendar's
+    high_priority: int
+    week: WeekCount | None = None  # the week shown, when the page shows a week at a time
+    previous: dt.date | None = None  # the nearest earlier week with slots, else the week before
+    next: dt.date | None = None  # the nearest later week with slots, else the week after
+    notice: str = ""  # why the week shown is not the one asked for
+    bad_week: bool = False  # ?week= was not a date: the page answers 400
+
+    @property
+    def weeks_with_slots(self) -> int:
+        return sum(1 for week in self.all_weeks if week.slots)
+
+    @property
+    def position(self) -> int | None:
+        """The shown week's place among the weeks with slots (1-based); None when it has none."""
+        if self.week is None or not self.week.slots:
+            return None
+        return sum(1 for week in self.all_weeks if week.slots and week.monday <= self.week.monday)
+
+
+def week_counts(calendar: Calendar) -> tuple[list[WeekCount], int, int]:
+    """Every week of the window with its slot counts, then the calendar's slots and high-priority
+    slots in all (one query, grouped in SQL by local week; a slot outside the window counts in the
+    totals only)."""
+    mondays = _mondays(calendar)
+    zone = calendar.zone
+    bounds = [window_bounds(monday, monday, zone)[0] for monday in mondays]
+    bounds.append(window_bounds(mondays[-1], mondays[-1] + dt.timedelta(days=6), zone)[1])
+    week = sa.case((Timeslot.start_time < bounds[0], -1),
+                   *((Timeslot.start_time < bound, n) for n, bound in enumerate(bounds[1:])),
+                   else_=len(mondays))
+    rows = (sa.select(week.label("week"), Timeslot.high_priority,
+                      (Timeslot.end_time > utcnow()).label("upcoming"))
+            .where(Timeslot.calendar_id == calendar.id).subquery())
+    found = {n: (slots, high or 0, upcoming or 0) for n, slots, high, upcoming in db.session.execute(
+        sa.select(rows.c.week, sa.func.count(), sa.func.count().filter(rows.c.high_priority),
+                  sa.func.count().filter(rows.c.upcoming)).group_by(rows.c.week))}
+    weeks = [WeekCount(monday, *found.get(n, (0, 0, 0))) for n, monday in enumerate(mondays)]
+    return weeks, sum(slots for slots, _, _ in found.values()), sum(high for _, high, _ in found.values())
+
+
+def _asked_monday(asked: str | None) -> tuple[dt.date | None, bool]:
+    """The Monday of the week `?week=` names (any day of it), and whether it was not a date."""
+    if not asked:
+        return None, False
+    try:
+        date = dt.date.fromisoformat(asked.strip())
+    except ValueError:
+        return None, True
+    return date - dt.timedelta(days=date.weekday()), False
+
+
+def calendar_page(calendar: Calendar, asked: str | None = None) -> CalendarPage:
+    """The calendar page for `?week=` (a date in the week wanted; None: the week of the first slot
+    still to come, else the window's first week): every week when the calendar is small (four
+    queries), else that week only, reading only its slots (four queries too)."""
+    counts, slots, high_priority = week_counts(calendar)
+    asked_monday, bad = _asked_monday(asked)
+    notice = "That week is not a date (write it as YYYY-MM-DD)." if bad else ""
+    if slots <= WHOLE_WINDOW_MAX_SLOTS:
+        return CalendarPage(weeks=calendar_weeks(calendar), all_weeks=counts, slots=slots,
+                            high_priority=high_priority, notice=notice, bad_week=bad)
+    mondays = [week.monday for week in counts]
+    if asked_monday is not None and asked_monday < mondays[0]:
+        index = 0
+        notice = f"{asked_monday:%d %b %Y} is before this calendar’s window: showing its first week."
+    elif asked_monday is not None and asked_monday > mondays[-1]:
+        index = len(mondays) - 1
+        notice = f"{asked_monday:%d %b %Y} is after this calendar’s window: showing its last week."
+    elif asked_monday is not None:
+        index = mondays.index(asked_monday)
+    else:
+        index = next((n for n, week in enumerate(counts) if week.upcoming), 0)
+    with_slots = [n for n, week in enumerate(counts) if week.slots]
+    previous = max((n for n in with_slots if n < index), default=index - 1 if index > 0 else None)
+    following = min((n for n in with_slots if n > index), default=index + 1 if index + 1 < len(counts) else None)
+    begin, finish = window_bounds(mondays[index], mondays[index] + dt.timedelta(days=6), calendar.zone)
+    return CalendarPage(
+        weeks=_week_grid(calendar, [mondays[index]], begin, finish), all_weeks=counts, slots=slots,
+        high_priority=high_priority, week=counts[index],
+        previous=None if previous is None else mondays[previous],
+        next=None if following is None else mondays[following], notice=notice, bad_week=bad)
+
+
+def page_counts(calendar: Calendar, slots: int) -> CalendarCounts:
+    """The page header's counts: the slots counted already, with invitees, answered and confirmed
+    (two queries)."""
+    counts = CalendarCounts()
+    for answer in answers(signals.invitation_counts, [calendar.id]):
+        counts = answer.get(calendar.id, counts)
+    return dataclasses.replace(counts, slots=slots)
 
 
 # ---- what the edit pages say before a change -----------------------------------------------------

@@ -73,7 +73,8 @@ invitation_counts = signals.signal("calendar-invitation-counts")
 confirmed filled in (slots are the calendar's own count)."""
 
 slot_summaries = signals.signal("calendar-slot-summaries")
-"""Sender: the Calendar; kwarg `timeslot`: only that slot, or None for all. Answer:
+"""Sender: the Calendar; kwarg `timeslot`: only that slot, or None for all; kwargs `begin`, `finish`
+(aware datetimes, optional): only the slots starting in [begin, finish). Answer:
 {timeslot id: SlotSummary} for the slots with picks."""
 
 slot_pickers = signals.signal("calendar-slot-pickers")

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from ..accounts.models import User
 from ..exceptions import ConflictError, NotFoundError, ValidationError
 from ..extensions import db
+from ..pagination import Page, paginate
 from ..validation import Problems, parse_id
 from ..wording import plural
 from . import signals
@@ -56,11 +57,30 @@ def get_timeslot(owner: User, calendar_id: int, timeslot_id: int) -> Timeslot:
     return timeslot
 
 
-def calendar_timeslots(calendar: Calendar) -> list[Timeslot]:
-    """The calendar's slots, earliest first."""
-    return list(db.session.scalars(
-        sa.select(Timeslot).where(Timeslot.calendar_id == calendar.id)
-        .order_by(Timeslot.start_time, Timeslot.id)))
+def calendar_timeslots(calendar: Calendar, *, begin: dt.datetime | None = None,
+                       finish: dt.datetime | None = None, limit: int | None = None) -> list[Timeslot]:
+    """The calendar's slots, earliest first: only those starting in [begin, finish) when given, and
+    at most `limit` of them (the range and the limit are in the SQL, so a page loads only its slots)."""
+    query = sa.select(Timeslot).where(Timeslot.calendar_id == calendar.id)
+    if begin is not None:
+        query = query.where(Timeslot.start_time >= begin)
+    if finish is not None:
+        query = query.where(Timeslot.start_time < finish)
+    return list(db.session.scalars(query.order_by(Timeslot.start_time, Timeslot.id).limit(limit)))
+
+
+def timeslot_page(calendar: Calendar, page: int, per_page: int) -> Page:
+    """One page of the calendar's slots, earliest first, with their total (one query)."""
+    return paginate(sa.select(Timeslot).where(Timeslot.calendar_id == calendar.id)
+                    .order_by(Timeslot.start_time, Timeslot.id), page, per_page)
+
+
+def first_timeslots(calendar: Calendar, limit: int) -> tuple[list[Timeslot], int]:
+    """The calendar's first `limit` slots, earliest first, and how many it has in all (one query)."""
+    rows = db.session.execute(
+        sa.select(Timeslot, sa.func.count().over()).where(Timeslot.calendar_id == calendar.id)
+        .order_by(Timeslot.start_time, Timeslot.id).limit(limit)).all()
+    return [row[0] for row in rows], rows[0][1] if rows else 0
 
 
 # ---- one slot -----------------------------------------------------------------------------------

@@ -75,14 +75,12 @@ def create():
 @login_required
 def detail(calendar_id: int):
     calendar = services.get_calendar(current_user, calendar_id)
-    weeks = grid.calendar_weeks(calendar)
-    slots = [slot for week in weeks for day in week.days for slot in day.slots]
+    page = grid.calendar_page(calendar, request.args.get("week"))
     return render_template(
-        "calendars/detail.html", calendar=calendar, weeks=weeks,
-        counts=services.calendar_counts([calendar.id]).get(calendar.id, services.CalendarCounts()),
-        high_priority=sum(1 for slot in slots if slot.timeslot.high_priority),
+        "calendars/detail.html", calendar=calendar, page=page, weeks=page.weeks,
+        counts=grid.page_counts(calendar, page.slots), high_priority=page.high_priority,
         window=describe_window(calendar),
-    )
+    ), 400 if page.bad_week else 200
 
 
 def _zone_note(calendar: Calendar, old_zone: str, question: dict | None, choice: str,
@@ -161,6 +159,11 @@ def _slot_times(form: TimeslotForm) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
+def _local_date(timeslot: Timeslot) -> dt.date:
+    """The slot's day in its calendar's zone: the week the calendar page shows it in."""
+    return timeslot.start_time.astimezone(timeslot.calendar.zone).date()
+
+
 def _requested_date(calendar: Calendar) -> dt.date:
     try:
         date = dt.date.fromisoformat(request.args.get("date", ""))
@@ -190,6 +193,7 @@ def add_timeslot(calendar_id: int):
                 return redirect(url_for("calendars.add_timeslot", calendar_id=calendar.id,
                                         date=form.date.data.isoformat()))
             return redirect(url_for("calendars.detail", calendar_id=calendar.id,
+                                    week=form.date.data.isoformat(),
                                     _anchor=f"day-{form.date.data.isoformat()}"))
     return render_template("calendars/timeslot_form.html", calendar=calendar, form=form, timeslot=None,
                            pickers=[], problems=problems), _status(form, problems)
@@ -278,6 +282,7 @@ def edit_timeslot(calendar_id: int, timeslot_id: int):
                       f"(was {description}).{_moved_note(outcome)}" if moved else
                       f"Saved the slot {description}.", "success")
                 return redirect(url_for("calendars.detail", calendar_id=calendar.id,
+                                        week=_local_date(timeslot).isoformat(),
                                         _anchor=f"slot-{timeslot.id}"))
     return render_template("calendars/timeslot_form.html", calendar=calendar, form=form,
                            timeslot=timeslot, pickers=pickers, move_warning=_move_warning(pickers),
@@ -292,6 +297,7 @@ def delete_timeslot(calendar_id: int, timeslot_id: int):
     calendar = timeslot.calendar
     summary = grid.timeslot_summary(timeslot)
     description = describe_timeslot(timeslot)
+    week = _local_date(timeslot).isoformat()
     form = DeleteTimeslotForm()
     if summary.confirmed:
         form.confirm.label.text = (f"Cancel the meeting with {summary.confirmed_name} and email "
@@ -308,7 +314,7 @@ def delete_timeslot(calendar_id: int, timeslot_id: int):
             else:
                 note = f" {summary.confirmed_name} was emailed a cancellation." if summary.confirmed else ""
                 flash(f"Deleted the slot {description}.{note}", "info")
-                return redirect(url_for("calendars.detail", calendar_id=calendar.id))
+                return redirect(url_for("calendars.detail", calendar_id=calendar.id, week=week))
     return render_template("calendars/timeslot_delete.html", calendar=calendar, timeslot=timeslot,
                            summary=summary, description=description, form=form,
                            problems=problems), _status(form, problems)
@@ -339,7 +345,9 @@ def add_series(calendar_id: int):
                 summary_message = error.message
         else:
             flash(f"Added {plural(len(slots), 'slot')}.", "success")
-            return redirect(url_for("calendars.detail", calendar_id=calendar.id))
+            first = min(slots, key=lambda slot: slot.start_time, default=None)
+            return redirect(url_for("calendars.detail", calendar_id=calendar.id,
+                                    week=None if first is None else _local_date(first).isoformat()))
     return render_template("calendars/series_form.html", calendar=calendar, form=form,
                            problems=problems, summary_message=summary_message,
                            window=describe_window(calendar)), _status(form, problems)

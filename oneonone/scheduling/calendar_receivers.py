@@ -12,6 +12,7 @@ This module is imported by `register_blueprints`, so the receivers are connected
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -121,11 +122,20 @@ def _invitation_counts(calendar_ids: list[int], **_: Any) -> dict[int, CalendarC
 
 @signals.slot_summaries.connect
 def _slot_summaries(calendar: Calendar, *, timeslot: Timeslot | None = None,
+                    begin: dt.datetime | None = None, finish: dt.datetime | None = None,
                     **_: Any) -> dict[int, SlotSummary]:
     """Picks, preferred picks and the confirmed invitee per slot with picks or a meeting (two queries).
-    A meeting the owner placed in a slot the invitee did not pick is a meeting, not a pick."""
+    A meeting the owner placed in a slot the invitee did not pick is a meeting, not a pick. With
+    `begin`/`finish`, only the slots starting in [begin, finish) (the week a page shows) are read."""
     condition = (Event.calendar_id == calendar.id if timeslot is None else
                  sa.and_(Event.timeslot_id == timeslot.id, Event.calendar_id == timeslot.calendar_id))
+    if begin is not None or finish is not None:
+        shown = sa.select(Timeslot.id).where(Timeslot.calendar_id == calendar.id)
+        if begin is not None:
+            shown = shown.where(Timeslot.start_time >= begin)
+        if finish is not None:
+            shown = shown.where(Timeslot.start_time < finish)
+        condition = sa.and_(condition, Event.timeslot_id.in_(shown))
     counts = db.session.execute(
         sa.select(Event.timeslot_id, sa.func.count(),
                   sa.func.count().filter(Event.preference == PREFERRED))
