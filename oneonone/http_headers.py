@@ -9,6 +9,12 @@
 - `X-Robots-Tag: noindex, nofollow` on pick and feed URLs (and the mailed account links), should a
   link ever be posted where a crawler finds it; `/robots.txt` (oneonone/home.py) asks the same.
 
+Conditional GET: every 200 answer to a GET of the API or the feed carries an `ETag` (a hash of its
+body), and a request whose `If-None-Match` names it gets `304 Not Modified` with no body. API clients
+that keep their last answer (sync scripts, the invitee's page data through the invitation token)
+and calendar apps polling the feed so skip the transfer; `no-store` still keeps browsers from storing
+API answers, and the check costs only the hash.
+
 Static files keep their own caching. A view that already chose a private cache for its answer (a
 contact photo, on its page and on its API route: `private, max-age=3600`, versioned in its URL) keeps it.
 """
@@ -67,6 +73,19 @@ def private_page_headers(response: Response) -> Response:
     return response
 
 
+def conditional_get(response: Response) -> Response:
+    """ETag and 304 for the API's and the feed's successful GETs (see module docstring)."""
+    if (request.method in ("GET", "HEAD") and response.status_code == 200
+            and request.path.startswith((API_PREFIX, FEED_PREFIX))
+            and not response.direct_passthrough and not response.is_streamed):
+        if "ETag" not in response.headers:
+            response.add_etag()
+        response.make_conditional(request)
+    return response
+
+
 def register(app: Flask) -> None:
-    """Run `private_page_headers` after every request of `app`, error pages included."""
+    """Run `private_page_headers` and `conditional_get` after every request of `app`, error pages
+    included."""
     app.after_request(private_page_headers)
+    app.after_request(conditional_get)

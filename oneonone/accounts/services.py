@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from blinker import Namespace
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..db_types import utcnow
 from ..email import forget_owner_mail
@@ -298,7 +299,8 @@ def issue_api_token(user: User) -> str:
 def user_for_api_token(token: str) -> User | None:
     """The owner of a live API token, or None. A token unused for `API_TOKEN_MAX_IDLE_DAYS` has
     expired (and is deleted); each use is recorded in `last_used_at`."""
-    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+                            .options(joinedload(ApiToken.user)))  # one query for both
     if row is None:
         return None
     now = utcnow()

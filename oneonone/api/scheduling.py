@@ -6,9 +6,12 @@ meeting. The schemas parse the bodies into typed values; the services check the 
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import g, request
+from flask import Response, g, request
 from flask.views import MethodView
 
 from ..accounts.services import user_for_api_token
@@ -158,20 +161,27 @@ def suggested(args, calendar_id: int):
     slots, then meetings on slots marked preferred.
     """
     calendar = calendar_services.get_calendar(current_owner(), calendar_id)
-    return {"schedules": _schedules_json(suggest_for_calendar(calendar, args["k"]))}
+    suggestions = suggest_for_calendar(calendar, args["k"])
+    # The schedules are cached until the answers change (suggestions.py), and so is their JSON: made
+    # once per version, not once per request (ids and flags only, so no schema dump is needed).
+    body = suggestions.memo.get("api_json")
+    if body is None:
+        body = suggestions.memo["api_json"] = json.dumps({"schedules": _schedules_json(suggestions)},
+                                                         separators=(",", ":"))
+    return Response(body, mimetype="application/json")
 
 
 def _schedules_json(suggestions: Suggestions) -> list[dict]:
     """suggest.py's schedules in the API's words (contact, timeslot and event ids; explanations)."""
     return [
         {
-            "score": schedule.score,
+            "score": dataclasses.asdict(schedule.score),
             "assignments": [
                 {"contact": a.invitee, "timeslot": a.slot, "event": suggestions.pick_ids[(a.invitee, a.slot)],
                  "forced": suggestions.is_forced(a)}
                 for a in schedule.assignments],
             "unscheduled": [
-                {"contact": u.invitee, "reason": u.reason, "would_fit": suggestions.would_fit.get(u.invitee, ())}
+                {"contact": u.invitee, "reason": u.reason, "would_fit": list(suggestions.would_fit.get(u.invitee, ()))}
                 for u in schedule.unscheduled],
             "changes": [{"contact": contact, "from_timeslot": before, "to_timeslot": after}
                         for contact, before, after in suggestions.changes[n] or ()],

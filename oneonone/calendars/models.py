@@ -39,6 +39,9 @@ class Calendar(db.Model):
     # When the owner was told that every invitee has answered (once; cleared by a new invitation).
     all_answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped by database triggers on every write to this calendar's slots, invitees and picks
+    # (migration 0009); never written by the app. Suggestions are cached under it.
+    data_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     owner: Mapped[User] = relationship(back_populates="calendars")
     timeslots: Mapped[list[Timeslot]] = relationship(

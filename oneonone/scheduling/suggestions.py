@@ -2,55 +2,57 @@
 
 suggest.py is pure (ids and times in, ranked schedules out) and knows nothing of the app. This module
 reads a calendar's slots, invitees and picks, builds suggest.py's inputs, and returns suggest.py's own
-results (`suggest.Schedule` with its `Assignment` and `Unscheduled` ids) together with the rows those
-ids stand for and the explanations of the best schedule: which meetings are forced, which free times
-would seat each invitee it leaves out, and how each alternative differs from it. Pages and the API
-read them from `Suggestions`; nothing here writes or sends mail.
+results (`suggest.Schedule` with its `Assignment` and `Unscheduled` ids) together with the
+explanations of the best schedule: which meetings are forced, which free times would seat each
+invitee it leaves out, and how each alternative differs from it. Pages and the API read them from
+`Suggestions` (ids only; a page loads the rows it shows); nothing here writes or sends mail.
+
+The search runs once per change of the calendar's answers, not once per view: results are cached per
+process under the calendar's data version, which the database bumps on every write (migration 0009).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager
 
 from ..calendars.models import Calendar, Timeslot
-from ..contacts.models import Contact
 from ..exceptions import ValidationError
 from ..extensions import db
 from . import suggest
 from .models import Event, Invitee
 
 MAX_SUGGESTIONS = 10
+CACHE_SIZE = 64  # calendars × k per process; an entry holds ids only
 
 Change = tuple[int, int | None, int | None]  # (contact id, slot in the best schedule, slot in this one)
 
 
 @dataclass(frozen=True)
 class Suggestions:
-    """suggest.py's schedules for one calendar, best first, and what their ids stand for.
+    """suggest.py's schedules for one calendar, best first, with their explanations: ids only.
 
-    An assignment's `invitee` and an unscheduled's `invitee` are contact ids (the key of
-    `invitees`); a `slot` is a timeslot id (the key of `slots`).
+    An assignment's `invitee` and an unscheduled's `invitee` are contact ids; a `slot` is a timeslot
+    id. Nothing here is a database row, so one result serves every request (and thread) until the
+    calendar's data version moves on.
     """
 
     schedules: list[suggest.Schedule]
-    slots: dict[int, Timeslot]  # every slot of the calendar, by id
-    invitees: dict[int, Invitee]  # every invitee, by contact id, with `contact` loaded
+    invitee_ids: tuple[int, ...]  # every invitee's contact id
+    answered: int  # how many invitees have answered
     pick_ids: dict[tuple[int, int], int]  # (contact id, slot id) -> the pick's (Event's) id
     forced: frozenset[tuple[int, int]]  # the best schedule's meetings every equally good schedule has
     would_fit: dict[int, tuple[int, ...]]  # per invitee left out of the best: free slots that would seat them
     changes: list[tuple[Change, ...] | None]  # per schedule: how it differs from the best (None: the best)
+    # What callers derive from this result once (the API's JSON), kept with it in the cache.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def best(self) -> suggest.Schedule | None:
         return self.schedules[0] if self.schedules else None
-
-    @property
-    def answered(self) -> int:
-        """How many invitees have answered."""
-        return sum(invitee.responded_at is not None for invitee in self.invitees.values())
 
     def equally_good(self, n: int) -> bool:
         """Whether schedule `n` (after the best) scores the same as the best."""
@@ -61,21 +63,82 @@ class Suggestions:
         its invitee can have)."""
         return (assignment.invitee, assignment.slot) in self.forced
 
+    def slot_ids(self) -> set[int]:
+        """The slots these schedules and explanations name: the only ones a page must load."""
+        ids = {a.slot for schedule in self.schedules for a in schedule.assignments}
+        ids.update(slot for fit in self.would_fit.values() for slot in fit)
+        return ids
+
+
+class _Cache:
+    """The last CACHE_SIZE results, keyed by (calendar id, created at, data version, k).
+
+    The data version lives in the database (calendars.data_version, bumped by triggers on every
+    write to slots, invitees and picks), so a process never serves a result older than the last
+    committed write, whichever process made it.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: tuple) -> Suggestions | None:
+        with self.lock:
+            found = self.entries.get(key)
+            if found is not None:
+                self.entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, value: Suggestions) -> None:
+        with self.lock:
+            self.entries[key] = value
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+cache = _Cache(CACHE_SIZE)
+
+
+@sa.event.listens_for(sa.orm.Session, "after_flush")
+def _forget_loaded_versions(session: sa.orm.Session, _context) -> None:
+    """A flush may have fired the triggers: a calendar loaded before it reads its version afresh."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Calendar):
+            session.expire(obj, ["data_version"])
+
 
 def suggest_for_calendar(calendar: Calendar, k: int = 3) -> Suggestions:
-    """The k best schedules for the calendar's answers, best first (confirmed meetings kept)."""
+    """The k best schedules for the calendar's answers, best first (confirmed meetings kept).
+
+    Computed once per change of the calendar's data (its data version) and k, per process.
+    """
     if not isinstance(k, int) or not 1 <= k <= MAX_SUGGESTIONS:
         raise ValidationError.for_field("k", f"Ask for 1 to {MAX_SUGGESTIONS} schedules.")
-    slots = {s.id: s for s in db.session.scalars(sa.select(Timeslot).where(Timeslot.calendar_id == calendar.id))}
-    invitees = {i.contact_id: i for i in db.session.scalars(
-        sa.select(Invitee).join(Contact, Contact.id == Invitee.contact_id)
-        .options(contains_eager(Invitee.contact)).where(Invitee.calendar_id == calendar.id))}
+    # created_at too: SQLite may give a deleted calendar's id to a new one, whose version starts again.
+    key = (calendar.id, calendar.created_at, calendar.data_version, k)
+    found = cache.get(key)
+    if found is None:
+        found = _compute(calendar.id, k)
+        cache.put(key, found)
+    return found
+
+
+def _compute(calendar_id: int, k: int) -> Suggestions:
+    slots = db.session.execute(
+        sa.select(Timeslot.id, Timeslot.start_time, Timeslot.end_time, Timeslot.high_priority)
+        .where(Timeslot.calendar_id == calendar_id)).all()
+    invitees = db.session.execute(
+        sa.select(Invitee.contact_id, Invitee.responded_at).where(Invitee.calendar_id == calendar_id)).all()
     picks = db.session.execute(
         sa.select(Event.id, Event.contact_id, Event.timeslot_id, Event.preference, Event.confirmed)
-        .where(Event.calendar_id == calendar.id)).all()
+        .where(Event.calendar_id == calendar_id)).all()
     problem = {
-        "slots": [suggest.Slot(s.id, s.start_time, s.end_time, s.high_priority) for s in slots.values()],
-        "invitees": list(invitees),
+        "slots": [suggest.Slot(*row) for row in slots],
+        "invitees": [row.contact_id for row in invitees],
         "picks": [suggest.Pick(p.contact_id, p.timeslot_id, p.preference) for p in picks],
         "confirmed": [suggest.Meeting(p.contact_id, p.timeslot_id) for p in picks if p.confirmed],
     }
@@ -88,7 +151,8 @@ def suggest_for_calendar(calendar: Calendar, k: int = 3) -> Suggestions:
         forced_in_best = suggest.forced(**problem, schedule=best)
         forced = frozenset((a.invitee, a.slot) for a in best.assignments if forced_in_best.get(a.invitee))
     return Suggestions(
-        schedules=schedules, slots=slots, invitees=invitees,
+        schedules=schedules, invitee_ids=tuple(problem["invitees"]),
+        answered=sum(row.responded_at is not None for row in invitees),
         pick_ids={(p.contact_id, p.timeslot_id): p.id for p in picks},
         forced=forced, would_fit=would_fit,
         changes=[None if n == 0 else suggest.changes(schedules[0], schedule)
