@@ -37,6 +37,7 @@ class QueryLog:
     """The statements one request ran, in order."""
 
     statements: list[str] = field(default_factory=list)
+    rows: int = 0  # ORM objects loaded from the database (one per entity per row)
 
     @property
     def count(self) -> int:
@@ -49,7 +50,7 @@ class QueryLog:
 
     def report(self, width: int = 300) -> str:
         """A readable list: repeated statements first, then every statement in order."""
-        lines = [f"{self.count} queries"]
+        lines = [f"{self.count} queries, {self.rows} objects loaded"]
         for sql, n in self.repeated():
             lines.append(f"  repeated x{n}: {sql[:width]}")
         lines += [f"  {i:>3}. {normalize(sql)[:width]}" for i, sql in enumerate(self.statements, 1)]
@@ -74,12 +75,18 @@ def count_queries(app: Flask, engine: sa.Engine) -> Iterator[QueryLog]:
         if threading.get_ident() in serving and not NOISE.match(statement):
             log.statements.append(statement)
 
+    def loaded(_target, _context) -> None:
+        if threading.get_ident() in serving:
+            log.rows += 1
+
     request_started.connect(started, app)
     request_tearing_down.connect(tearing_down, app)
     sa.event.listen(engine, "before_cursor_execute", before_cursor_execute)
+    sa.event.listen(sa.orm.Mapper, "load", loaded)
     try:
         yield log
     finally:
+        sa.event.remove(sa.orm.Mapper, "load", loaded)
         sa.event.remove(engine, "before_cursor_execute", before_cursor_execute)
         request_tearing_down.disconnect(tearing_down, app)
         request_started.disconnect(started, app)

@@ -1,9 +1,10 @@
 """An invitee's answer: the one set of rules for recording picks, used by the pick page and the API.
 
 A pick is an invitee's answer for one slot (an `Event` row, the design document's name) with a
-preference; a confirmed pick is a meeting (confirmations.py). The pick page replaces the whole answer
-at once (`save_picks`); the API records one pick at a time (`add_pick`). Both go through
-`_check_answer`, which applies the rules in this order:
+preference; a confirmed pick is a meeting (confirmations.py). The pick page replaces the answer at once
+(`save_picks`): the whole of it, or only for the slots it showed (`shown`: one week of a large
+calendar), keeping the picks elsewhere; the API records one pick at a time (`add_pick`). Both go
+through `_check_answer`, which applies the rules in this order:
 
 1. answers are open (`closed_reason`, which the pick page shows too): the invitee has no meeting
    yet (409), and the response deadline has not passed (403);
@@ -12,10 +13,11 @@ at once (`save_picks`); the API records one pick at a time (`add_pick`). Both go
    not offer such slots, so a choice for one is dropped). A pick made before that meeting stays.
 
 The pick page's answer as a whole is also one of the states in models (NOT_ANSWERED, ANSWERED,
-CANT_MAKE_ANY, `Invitee.answer_state`): "None of these times work for me" clears the picks and
-marks the invitee as answered (so they are not reminded) but able to make none; picking again, on
-the page or through the API, clears that. An answer with no pick and without that choice is refused
-(400 naming `answer`). A comment for the owner (at most COMMENT_MAX characters) may go with either.
+CANT_MAKE_ANY, `Invitee.answer_state`): "None of these times work for me" clears every pick (in
+every week, whatever the page showed) and marks the invitee as answered (so they are not reminded)
+but able to make none; picking again, on the page or through the API, clears that. An answer left
+with no pick and without that choice is refused (400 naming `answer`). A comment for the owner (at
+most COMMENT_MAX characters) may go with either.
 
 Answering takes the calendar's row lock, which confirming takes too, and decides on what it reads
 under it. The owner hears of each saved answer as they chose (`owner_notices.answer_received`).
@@ -24,7 +26,7 @@ under it. The owner hears of each saved answer as they chose (`owner_notices.ans
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -116,12 +118,16 @@ def clean_comment(value: str | None) -> str | None:
     return text or None
 
 
-def save_picks(invitee: Invitee, choices: dict[int, str | None], *, timezone: str | None = None,
-               none_work: bool = False, comment: str | None = None) -> int:
-    """Replace the invitee's whole answer at once (slot id -> preference, None for can't), or with
-    `none_work` clear every pick ("None of these times work for me") — unless they had said so already
-    and now choose times, which are then saved; `comment` replaces their comment ("" removes it; None
-    keeps it). Returns how many slots are picked."""
+def save_picks(invitee: Invitee, choices: dict[int, str | None], *, shown: Collection[int] | None = None,
+               timezone: str | None = None, none_work: bool = False, comment: str | None = None,
+               if_changed: bool = False) -> int | None:
+    """Replace the invitee's answer (slot id -> preference, None for can't) for every slot, or, given
+    `shown` (the slots the page showed: a shown slot without a choice is can't), for those and the
+    chosen ones only, keeping their picks elsewhere. With `none_work` clear every pick ("None of these
+    times work for me") — unless they had said so already and now choose times, which are then saved;
+    `comment` replaces their comment ("" removes it; None keeps it). Returns how many slots are picked
+    in all, or, with `if_changed` (the page moving to another week), None when the answer is as saved
+    and nothing was written."""
     problems: dict[str, list[str]] = {}
     if timezone is not None and not is_valid_timezone(timezone):
         problems["timezone"] = ["Unknown time zone."]
@@ -130,31 +136,34 @@ def save_picks(invitee: Invitee, choices: dict[int, str | None], *, timezone: st
             comment = clean_comment(comment) or ""
         except ValidationError as error:
             problems.update(error.fields)
+    if shown is not None:
+        choices = {**dict.fromkeys(shown), **choices}
     checked = _check_answer(invitee, choices, problems)
     if problems:
         only_comment = set(problems) == {"comment"}
         raise ValidationError(problems["comment"][0] if only_comment else "Some choices could not be saved.",
                               problems)
-    picks_chosen = any(preference is not None and slot_id not in checked.refused
-                       for slot_id, preference in choices.items())
+    invitee = checked.invitee
+    scope = set(choices) if shown is not None else checked.slot_ids
+    wanted = {slot_id: preference for slot_id, preference in choices.items()
+              if preference is not None and slot_id not in checked.refused}
+    kept = {slot_id for slot_id, pick in checked.picks.items() if slot_id not in scope and not pick.owner_placed}
+    if if_changed and _unchanged(checked, scope, wanted, none_work=none_work, comment=comment):
+        return None
     # The page shows the choice ticked while it stands: times chosen beside it then are the change.
-    if none_work and picks_chosen and checked.invitee.declined_at is not None:
+    if none_work and wanted and invitee.declined_at is not None:
         none_work = False
     if none_work:
-        choices = {}
-    elif not picks_chosen:
+        wanted, scope, kept = {}, checked.slot_ids, set()
+    elif not wanted and not kept:
         raise ValidationError.for_field("answer", NOTHING_CHOSEN)
-    invitee = checked.invitee
-    picked = 0
-    for slot_id in checked.slot_ids:
-        preference = choices.get(slot_id)
+    for slot_id in scope:
+        preference = wanted.get(slot_id)
         pick = checked.picks.get(slot_id)
-        if preference is None or slot_id in checked.refused:
+        if preference is None:
             if pick is not None:
                 db.session.delete(pick)
-            continue
-        picked += 1
-        if pick is None:
+        elif pick is None:
             db.session.add(Event(calendar_id=invitee.calendar_id, timeslot_id=slot_id,
                                  contact_id=invitee.contact_id, preference=preference))
         else:
@@ -169,7 +178,16 @@ def save_picks(invitee: Invitee, choices: dict[int, str | None], *, timezone: st
         invitee.timezone = timezone
     db.session.flush()
     owner_notices.answer_received(invitee, first=first)
-    return picked
+    return len(wanted) + len(kept)
+
+
+def _unchanged(checked: _CheckedAnswer, scope: set[int], wanted: dict[int, str], *, none_work: bool,
+               comment: str | None) -> bool:
+    """Whether saving would leave the answer as it is (the picks in `scope`, the choice and the comment)."""
+    invitee = checked.invitee
+    saved = {slot_id: pick.preference for slot_id, pick in checked.picks.items() if slot_id in scope}
+    return (saved == wanted and none_work == (invitee.declined_at is not None)
+            and (comment is None or comment == (invitee.comment or "")))
 
 
 def add_pick(invitee: Invitee, timeslot_id: int, preference: str = PREFERRED) -> tuple[Event, bool]:

@@ -29,18 +29,16 @@ from .. import csv_safe
 from ..accounts.services import user_for_feed_token
 from ..calendars.services import get_calendar
 from ..calendars.times import describe_timeslot
-from ..calendars.timeslots import get_timeslot
 from ..db_types import utcnow
 from ..errors import refusals_go_to, word_refusal
-from ..exceptions import DomainError, NotFoundError, ValidationError
-from ..extensions import db, limiter
+from ..exceptions import ValidationError
+from ..extensions import limiter
 from ..pagination import clamp_page_args
-from ..timezones import is_valid_timezone
 from ..validation import parse_id, parse_int, require_ids
 from ..wording import plural
-from . import answers, confirmations, feeds, invitations, pages, reminders
-from .models import CANT_MAKE_ANY, PREFERENCE_LABELS, Invitee
-from .notify import meeting_ics
+from . import confirmations, feeds, invitations, pages, reminders
+from .invitees_page import MAX_INVITE_CHOICES, invitees_page
+from .models import PREFERENCE_LABELS
 from .suggestions import MAX_SUGGESTIONS
 
 bp = Blueprint("scheduling", __name__)
@@ -77,13 +75,13 @@ def _owner_key() -> str:
 def invitees(calendar_id: int):
     calendar = get_calendar(current_user, calendar_id)
     page_number, per_page = clamp_page_args(request.args.get("page", 1), request.args.get("per_page", 50))
-    view = pages.invitees_page(current_user, calendar, page=page_number, per_page=per_page,
-                               links_since=_new_links_since(calendar.id))
+    times = clamp_page_args(request.args.get("times", 1), 1)[0]  # which of the slots the grid shows
+    view = invitees_page(current_user, calendar, page=page_number, per_page=per_page, times=times,
+                         links_since=_new_links_since(calendar.id))
     return render_template(
-        "scheduling/invitees.html", calendar=calendar, page=view.page, rows=view.page.items,
-        uninvited=view.uninvited, max_choices=pages.MAX_INVITE_CHOICES, slots=view.slots,
-        taken_by=view.taken_by, totals=view.totals, new_links=view.new_links, labels=PREFERENCE_LABELS,
-        waiting=view.waiting, undelivered=view.undelivered,
+        "scheduling/invitees.html", calendar=calendar, view=view, page=view.page, rows=view.page.items,
+        uninvited=view.uninvited, max_choices=MAX_INVITE_CHOICES, slots=view.slots.items,
+        new_links=view.new_links, labels=PREFERENCE_LABELS, waiting=view.waiting, undelivered=view.undelivered,
     )
 
 
@@ -211,24 +209,7 @@ def confirm(calendar_id: int, invitee_id: int):
     return redirect(url_for(".invitees", calendar_id=calendar_id))
 
 
-@bp.route("/calendars/<id:calendar_id>/invitees/<id:invitee_id>/confirm", methods=["GET"])
-@login_required
-def confirm_page(calendar_id: int, invitee_id: int):
-    """The step before confirming into a slot that holds another invitee's meeting: who loses it."""
-    invitee = invitations.get_invitee(current_user, calendar_id, invitee_id)
-    timeslot = get_timeslot(current_user, calendar_id, parse_id(request.args.get("timeslot_id")) or 0)
-    meeting = confirmations.meeting_of(invitee)
-    moving = request.args.get("move") == "1"
-    holder = confirmations.holder_of(timeslot, invitee)
-    already = meeting is not None and meeting.timeslot_id == timeslot.id
-    return render_template(
-        "scheduling/confirm_meeting.html", calendar=invitee.calendar, invitee=invitee,
-        contact=invitee.contact, timeslot=timeslot, when=describe_timeslot(timeslot), holder=holder,
-        current=describe_timeslot(meeting.timeslot) if meeting and not already else None,
-        moving=moving, already=already,
-        refusal=None if already else confirmations.confirm_refusal(
-            invitee, timeslot, confirmations.pick_of(invitee, timeslot), unpicked=moving, holder=holder),
-    )
+from . import confirm_views  # noqa: E402, F401  (the GET .../confirm pages, on this blueprint)
 
 
 @bp.route("/calendars/<id:calendar_id>/invitees/<id:invitee_id>/unconfirm", methods=["POST"])
@@ -247,13 +228,16 @@ def unconfirm(calendar_id: int, invitee_id: int):
 def suggestions(calendar_id: int):
     calendar = get_calendar(current_user, calendar_id)
     k = parse_int(request.args.get("k", 3), minimum=1, maximum=MAX_SUGGESTIONS, clamp=True) or 3
-    view = pages.suggestions_page(calendar, k)
+    opened = parse_int(request.args.get("option", 0), minimum=0, maximum=MAX_SUGGESTIONS, clamp=True) or 0
+    view = pages.suggestions_page(calendar, k, opened=opened - 1 if opened else 0,
+                                  show_all=request.args.get("all") == "1")
     suggestions = view.suggestions
     return render_template(
         "scheduling/suggestions.html", calendar=calendar, suggestions=suggestions,
-        schedules=suggestions.schedules, days=view.days, slots=suggestions.slots,
-        invitees=suggestions.invitees, k=k, k_max=MAX_SUGGESTIONS, answered=suggestions.answered,
-        invitee_count=len(suggestions.invitees), labels=PREFERENCE_LABELS,
+        schedules=suggestions.schedules, days=view.days, slots=view.slots,
+        invitees=view.invitees, k=k, k_max=MAX_SUGGESTIONS, answered=suggestions.answered,
+        invitee_count=len(suggestions.invitee_ids), labels=PREFERENCE_LABELS, view=view,
+        ask_at_most=pages.ASK_AT_MOST,
     )
 
 
@@ -312,87 +296,6 @@ def feed(token: str):
     return Response(feeds.owner_feed(owner), mimetype="text/calendar")  # caching: oneonone/http_headers.py
 
 
-# ---- the invitee's pick page --------------------------------------------------------------------
+# ---- the invitee's pick page ----------------------------------------------------------------------
 
-def _invitee_or_404(token: str) -> Invitee:
-    try:
-        return invitations.invitee_for_token(token)
-    except invitations.LinkReplacedError:
-        abort(Response(render_template("scheduling/link_replaced.html"), status=404))
-    except NotFoundError:
-        abort(Response(render_template("scheduling/link_invalid.html"), status=404))
-
-
-def _viewer_zone(invitee: Invitee) -> tuple[str, bool]:
-    """The zone to show times in, and whether the browser should detect one."""
-    requested = request.values.get("tz")
-    if requested and is_valid_timezone(requested):
-        return requested, False
-    if invitee.timezone:
-        return invitee.timezone, False
-    return invitee.calendar.timezone, True
-
-
-def _pick_submission_key() -> str:
-    return f"pick:{request.view_args.get('token', '')[:64]}"
-
-
-@bp.route("/pick/<token>", methods=["GET", "POST"])
-@limiter.limit("30 per minute", methods=["POST"], key_func=_pick_submission_key)
-def pick(token: str):
-    invitee = _invitee_or_404(token)
-    calendar = invitee.calendar
-    zone, detect = _viewer_zone(invitee)
-    errors: dict[str, list[str]] = {}
-    none_work = request.form.get("none_work") == "1"  # "None of these times work for me"
-    comment = request.form.get("comment")  # None (not sent): keep the saved one
-    if request.method == "POST":
-        choices: dict[int, str | None] = {}
-        for key, value in request.form.items():
-            if not key.startswith("slot-"):
-                continue
-            slot_id = parse_id(key.removeprefix("slot-"))
-            if slot_id is None:
-                errors.setdefault("timeslot", []).append("Unknown slot.")
-                continue
-            # "" means can't; anything unknown goes on to the service, which names the slot.
-            choices[slot_id] = None if value == "" else value
-        if not errors:
-            try:
-                picked = answers.save_picks(invitee, choices, timezone=zone, none_work=none_work, comment=comment)
-            except DomainError as error:
-                db.session.rollback()
-                errors = error.fields or {"form": [error.message]}
-                flash(error.message, "danger")
-            else:
-                owner_name = calendar.owner.first_name or calendar.owner.full_name
-                told = f" {owner_name} will see your comment." if invitee.comment else ""
-                if invitee.declined_at is not None:
-                    flash(f"Thank you! Your answer was saved: none of these times work for you.{told}"
-                          f"{'' if told else ' If one does later, you can pick it here.'}", "success")
-                else:
-                    flash(f"Thank you! Your answer was saved ({plural(picked, 'slot')} picked).{told} "
-                          "You can change it here until the meeting is confirmed.", "success")
-                return redirect(url_for(".pick", token=token, tz=zone))
-        else:
-            flash("Some choices could not be saved.", "danger")
-    view = pages.pick_page(invitee, zone)
-    status = 400 if errors else 200
-    return render_template(
-        "scheduling/pick.html", invitee=invitee, calendar=calendar, owner=calendar.owner, view=view,
-        zone=zone, detect=detect, token=token, errors=errors, labels=PREFERENCE_LABELS,
-        # A refused answer keeps what was typed and chosen, to correct it.
-        comment=comment if errors and comment is not None else (view.comment or ""),
-        none_work=none_work if errors else view.state == CANT_MAKE_ANY,
-    ), status
-
-
-@bp.route("/pick/<token>/meeting.ics")
-def pick_ics(token: str):
-    invitee = _invitee_or_404(token)
-    meeting = confirmations.meeting_of(invitee)
-    if meeting is None:
-        abort(404)
-    data = meeting_ics(invitee, meeting.timeslot, sequence=max(0, invitee.ics_sequence - 1), download=True)
-    return Response(data, mimetype="text/calendar",
-                    headers={"Content-Disposition": 'attachment; filename="meeting.ics"'})
+from . import pick_views  # noqa: E402, F401  (the pick page and its .ics, on this blueprint)
