@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from ..timezones import timezone_choices
 from ..validation import EMAIL_MAX, EMAIL_PROBLEM, NAME_MAX
+from ..zone_options import ZoneSelect
 from .services import PASSWORD_MAX, PASSWORD_MIN, USERNAME_PROBLEM, USERNAME_RE
 
 PASSWORD_HINT = f"At least {PASSWORD_MIN} characters."
@@ -62,7 +63,7 @@ class SignupForm(TimezoneChoicesMixin, FlaskForm):
     password = PasswordField("Password", validators=_new_password("Choose a password."),
                              description=PASSWORD_HINT)
     repeat_password = PasswordField("Repeat password", validators=_repeat("password"))
-    timezone = SelectField("Time zone", default="UTC", validate_choice=False)
+    timezone = SelectField("Time zone", default="UTC", validate_choice=False, widget=ZoneSelect())
     submit = SubmitField("Create account")
 
     def __init__(self, *args, **kwargs):
@@ -86,7 +87,7 @@ class ProfileForm(TimezoneChoicesMixin, FlaskForm):
     last_name = StringField("Last name", validators=_name("Last name"))
     username = StringField("Username", validators=_username(), filters=[_strip])
     email = EmailField("Email", validators=_email())
-    timezone = SelectField("Time zone", validate_choice=False)
+    timezone = SelectField("Time zone", validate_choice=False, widget=ZoneSelect())  # options rendered once
     answer_notifications = SelectField(
         "Emails about answers", validate_choice=False, default="daily",
         choices=[SelectChoice("each", "An email for each answer"),

@@ -120,8 +120,8 @@ def suggestions_page(calendar: Calendar, k: int, *, opened: int = 0, show_all: b
     zone = ZoneInfo(calendar.timezone)
     days = [[(day, list(group)) for day, group in itertools.groupby(
         shown, key=lambda a: slots[a.slot].start_time.astimezone(zone).date())] for shown in listed]
-    more = [len(schedule.assignments) - len(shown) for schedule, shown in zip(suggestions.schedules, listed,
-                                                                             strict=True)]
+    more = [len(schedule.assignments) - len(shown) if n in (0, opened) else 0
+            for n, (schedule, shown) in enumerate(zip(suggestions.schedules, listed, strict=True))]
     return SuggestionsPage(suggestions, slots, invitees, days, more, opened, show_all)
 
 
