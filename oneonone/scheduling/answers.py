@@ -89,9 +89,13 @@ def _check_answer(invitee: Invitee, choices: Mapping[int, str | None],
         raise ConflictError("Your meeting is already confirmed; answers can no longer be changed.")
     slot_ids = set(db.session.scalars(
         sa.select(Timeslot.id).where(Timeslot.calendar_id == invitee.calendar_id)))
+    # A "can't" for a slot deleted since the page was shown is no answer to refuse; another calendar's is.
+    unknown = [slot_id for slot_id, preference in choices.items() if preference is None and slot_id not in slot_ids]
+    elsewhere = set(db.session.scalars(sa.select(Timeslot.id).where(Timeslot.id.in_(unknown)))) if unknown else set()
     for slot_id, preference in choices.items():
         if slot_id not in slot_ids:
-            problems.setdefault("timeslot", []).append(f"Slot {slot_id} is not in this calendar.")
+            if preference is not None or slot_id in elsewhere:
+                problems.setdefault("timeslot", []).append(f"Slot {slot_id} is not in this calendar.")
         elif preference is not None and preference not in PREFERENCES:
             problems.setdefault(f"slot-{slot_id}", []).append("Choose can't, if need be or preferred.")
     if problems:
@@ -156,6 +160,13 @@ def save_picks(invitee: Invitee, choices: dict[int, str | None], *, shown: Colle
     if none_work:
         wanted, scope, kept = {}, checked.slot_ids, set()
     elif not wanted and not kept:
+        # Going to another week with no time chosen yet (to pick there): not an answer, but a comment
+        # typed on the way is kept.
+        if if_changed:
+            if comment is not None and comment != (invitee.comment or ""):
+                invitee.comment = comment or None
+                db.session.flush()
+            return None
         raise ValidationError.for_field("answer", NOTHING_CHOSEN)
     for slot_id in scope:
         preference = wanted.get(slot_id)

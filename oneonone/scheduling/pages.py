@@ -17,6 +17,7 @@ from sqlalchemy.orm import contains_eager
 
 from ..calendars.models import Calendar, Timeslot
 from ..contacts.models import Contact
+from ..exceptions import ConflictError
 from ..extensions import db
 from ..pagination import Page, paginate
 from . import suggest
@@ -97,7 +98,28 @@ def suggestions_page(calendar: Calendar, k: int, *, opened: int = 0, show_all: b
     schedule's meetings, and the opened alternative's, up to MEETINGS_SHOWN unless `show_all`; the
     other alternatives by how they differ from the best. What is rendered grows with the screen,
     not with the calendar. Two queries, and three more when the answers changed since the last view."""
-    suggestions = suggest_for_calendar(calendar, k)
+    for _attempt in range(3):
+        suggestions = suggest_for_calendar(calendar, k)
+        listed, slots, invitees, complete = _rows_named(calendar, suggestions, opened, show_all)
+        if complete:
+            break
+        # A slot or invitee went between the suggestions and these rows (another request deleted it):
+        # the answers changed, so the suggestions are made again from the new version.
+        db.session.expire(calendar, ["data_version"])
+    else:
+        raise ConflictError("The calendar is changing as you look; reload the page.")
+    opened = opened if 0 < opened < len(suggestions.schedules) else 0
+    zone = ZoneInfo(calendar.timezone)
+    days = [[(day, list(group)) for day, group in itertools.groupby(
+        shown, key=lambda a: slots[a.slot].start_time.astimezone(zone).date())] for shown in listed]
+    more = [len(schedule.assignments) - len(shown) if n in (0, opened) else 0
+            for n, (schedule, shown) in enumerate(zip(suggestions.schedules, listed, strict=True))]
+    return SuggestionsPage(suggestions, slots, invitees, days, more, opened, show_all)
+
+
+def _rows_named(calendar: Calendar, suggestions: Suggestions, opened: int, show_all: bool):
+    """The meetings listed per schedule and the slots and invitees they name; complete is False when
+    one of those is no longer in the database."""
     opened = opened if 0 < opened < len(suggestions.schedules) else 0
     listed = []
     for n, schedule in enumerate(suggestions.schedules):
@@ -117,12 +139,8 @@ def suggestions_page(calendar: Calendar, k: int, *, opened: int = 0, show_all: b
         sa.select(Invitee).join(Contact, Contact.id == Invitee.contact_id)
         .options(contains_eager(Invitee.contact))
         .where(Invitee.calendar_id == calendar.id, Invitee.contact_id.in_(named)))} if named else {}
-    zone = ZoneInfo(calendar.timezone)
-    days = [[(day, list(group)) for day, group in itertools.groupby(
-        shown, key=lambda a: slots[a.slot].start_time.astimezone(zone).date())] for shown in listed]
-    more = [len(schedule.assignments) - len(shown) if n in (0, opened) else 0
-            for n, (schedule, shown) in enumerate(zip(suggestions.schedules, listed, strict=True))]
-    return SuggestionsPage(suggestions, slots, invitees, days, more, opened, show_all)
+    complete = wanted <= slots.keys() and named <= invitees.keys()
+    return listed, slots, invitees, complete
 
 
 # ---- the schedule download ----------------------------------------------------------------------

@@ -88,6 +88,7 @@ def pick(token: str):
     zone, detect = _viewer_zone(invitee)
     week = parse_week(request.values.get("week"))
     errors: dict[str, list[str]] = {}
+    choices: dict[int, str | None] = {}
     none_work = request.form.get("none_work") == "1"  # "None of these times work for me"
     comment = request.form.get("comment")  # None (not sent): keep the saved one
     if request.method == "POST":
@@ -110,6 +111,10 @@ def pick(token: str):
         else:
             flash("Some choices could not be saved.", "danger")
     view = pick_page(invitee, zone, week)
+    if errors:  # a refused answer shows the times as they were chosen, to correct and send again
+        for _day, shown_choices in view.days:
+            for choice in shown_choices:
+                choice.choice = choices.get(choice.slot.id, choice.choice)
     status = 400 if errors else 200
     return render_template(
         "scheduling/pick.html", invitee=invitee, calendar=calendar, owner=calendar.owner, view=view,

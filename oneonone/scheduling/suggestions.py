@@ -103,21 +103,44 @@ class _Cache:
 cache = _Cache(CACHE_SIZE)
 
 
+# Set while the session's transaction has written: its versions are not yet committed (a rollback
+# gives the number to another write) and a bulk statement leaves a loaded calendar's version stale.
+WROTE = "suggestions_uncommitted_writes"
+
+
 @sa.event.listens_for(sa.orm.Session, "after_flush")
 def _forget_loaded_versions(session: sa.orm.Session, _context) -> None:
     """A flush may have fired the triggers: a calendar loaded before it reads its version afresh."""
+    if session.deleted or any(isinstance(obj, (Calendar, Timeslot, Invitee, Event))
+                              for obj in (*session.new, *session.dirty)):
+        session.info[WROTE] = True
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Calendar):
             session.expire(obj, ["data_version"])
 
 
+@sa.event.listens_for(sa.orm.Session, "do_orm_execute")
+def _note_bulk_writes(state: sa.orm.ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[WROTE] = True
+
+
+@sa.event.listens_for(sa.orm.Session, "after_transaction_end")
+def _transaction_ended(session: sa.orm.Session, transaction: sa.orm.SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(WROTE, None)
+
+
 def suggest_for_calendar(calendar: Calendar, k: int = 3) -> Suggestions:
     """The k best schedules for the calendar's answers, best first (confirmed meetings kept).
 
-    Computed once per change of the calendar's data (its data version) and k, per process.
+    Computed once per change of the calendar's data (its data version) and k, per process; inside a
+    transaction that has written, computed afresh and not cached (its version is not committed yet).
     """
     if not isinstance(k, int) or not 1 <= k <= MAX_SUGGESTIONS:
         raise ValidationError.for_field("k", f"Ask for 1 to {MAX_SUGGESTIONS} schedules.")
+    if db.session.info.get(WROTE):
+        return _compute(calendar.id, k)
     # created_at too: SQLite may give a deleted calendar's id to a new one, whose version starts again.
     key = (calendar.id, calendar.created_at, calendar.data_version, k)
     found = cache.get(key)

@@ -526,7 +526,10 @@ def test_smtp_down_for_the_whole_run_then_every_mail_is_delivered_exactly_once(
     [cron_run] = cron.wait()
     print(f"\nscenario 4, `flask outbox deliver` with SMTP down ({cron_run.seconds:.1f}s): "
           f"{cron_run.output.strip().splitlines()[-1:]}")
-    assert cron_run.returncode == 0 and "sent 0, failed 24" in cron_run.output, cron_run.output
+    # Nothing can be sent. Which sender tries the due invitations again is a race by design: a
+    # worker whose sender starts on its first request (here, an invitee's GET) tries them at once,
+    # so the cron may find some or none of them still due; claims keep the tries apart.
+    assert cron_run.returncode == 0 and "sent 0," in cron_run.output, cron_run.output
     invitee_ids = {contact_id: invitee_id for invitee_id, contact_id in db.session.execute(
         sa.select(Invitee.id, Invitee.contact_id).where(Invitee.calendar_id == calendar_id)).all()}
     db.session.rollback()
@@ -553,7 +556,7 @@ def test_smtp_down_for_the_whole_run_then_every_mail_is_delivered_exactly_once(
     rows = _settled(expected.total(), min_attempts=1)
     assert Counter(r.recipient for r in rows) == expected
     assert all(r.status == PENDING and "refused" in r.last_error.lower() for r in rows)
-    assert all(r.attempts >= 2 for r in rows if r.id in invitation_ids), "the cron tried them again"
+    assert all(r.attempts >= 2 for r in rows if r.id in invitation_ids), "tried again (cron or a sender)"
 
     # SMTP comes back. Two cron runs, a worker and the app's own sender (a link resent as soon as
     # the first message arrives) all deliver at the same time.
