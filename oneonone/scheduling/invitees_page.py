@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from markupsafe import Markup
 from sqlalchemy.orm import aliased, contains_eager
 
 from ..accounts.models import User
@@ -25,7 +26,7 @@ from ..email import undelivered_for_invitees
 from ..extensions import db
 from ..pagination import Page, paginate
 from .invitations import visible_link
-from .models import PREFERRED, Event, Invitee
+from .models import IF_NEED_BE, PREFERRED, Event, Invitee
 from .pages import InviteeRow
 from .reminders import Waiting, waiting_for
 
@@ -60,6 +61,19 @@ class PageRow(InviteeRow):
     pick_count: int = 0
     choices: list[Choice] = field(default_factory=list)  # their first PICKS_PER_ROW picks, in time order
     meeting: SlotTime | None = None
+
+    def answer_cells(self, slots: list[Timeslot]) -> Markup:
+        """The row's cells of the answers grid, one per slot in view (built here: a template loop over
+        every cell of every row is most of the page's time)."""
+        return Markup("".join(_MEETING_CELL if slot.id == self.confirmed_slot_id
+                              else _ANSWER_CELLS.get(self.picks.get(slot.id), _EMPTY_CELL) for slot in slots))
+
+
+# Constant markup (nothing of the invitee's goes in a cell).
+_MEETING_CELL = '<td class="cell-confirmed" title="Confirmed">✓</td>'
+_ANSWER_CELLS = {PREFERRED: '<td class="cell-preferred" title="Preferred">P</td>',
+                 IF_NEED_BE: '<td class="cell-ifneed" title="If need be">N</td>'}
+_EMPTY_CELL = "<td></td>"
 
 
 def _name(first: str | None, last: str | None) -> str:
