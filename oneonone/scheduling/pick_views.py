@@ -111,7 +111,9 @@ def pick(token: str):
         else:
             flash("Some choices could not be saved.", "danger")
     view = pick_page(invitee, zone, week)
-    if errors:  # a refused answer shows the times as they were chosen, to correct and send again
+    # A refused answer shows the times as they were chosen, to correct and send again; one refused for
+    # choosing nothing shows the answer that stands (nothing was saved).
+    if errors and "answer" not in errors:
         for _day, shown_choices in view.days:
             for choice in shown_choices:
                 choice.choice = choices.get(choice.slot.id, choice.choice)
