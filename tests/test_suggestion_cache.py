@@ -180,3 +180,29 @@ def test_another_process_never_serves_an_old_schedule(app, db, make_user, tmp_pa
     finally:
         server.stop()
         sink.stop()
+
+
+def test_a_write_to_other_tables_keeps_the_cache(db, owner, day, make_event, monkeypatch):
+    """Only writes to the rows suggestions read (calendars, slots, invitees, picks) make a transaction
+    compute afresh: a request that also touched a session, a token or the outbox still reads the cache."""
+    from oneonone.accounts.models import User
+    from oneonone.scheduling import suggest
+
+    calendar, slots, (ada, _), _bob = day
+    make_event(slots[0], ada)
+    calls = []
+    real = suggest.suggest_schedules
+    monkeypatch.setattr(suggest, "suggest_schedules", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    cache.clear()
+    _scheduled(db.session.get(Calendar, calendar.id))
+    db.session.rollback()
+    with unit_of_work():
+        db.session.execute(sa.update(User).where(User.id == owner.id).values(timezone="Europe/Paris"))
+        db.session.get(User, owner.id).first_name = "Renamed"
+        db.session.flush()
+        assert _scheduled(db.session.get(Calendar, calendar.id)) == {ada.id: slots[0].id}
+    assert len(calls) == 1, "the other tables' writes made the search run again"
+    with unit_of_work():
+        db.session.execute(sa.update(Event).where(Event.contact_id == ada.id).values(preference="if_need_be"))
+        _scheduled(db.session.get(Calendar, calendar.id))
+    assert len(calls) == 2, "a bulk write to the picks computes afresh"

@@ -98,8 +98,10 @@ def suggestions_page(calendar: Calendar, k: int, *, opened: int = 0, show_all: b
     schedule's meetings, and the opened alternative's, up to MEETINGS_SHOWN unless `show_all`; the
     other alternatives by how they differ from the best. What is rendered grows with the screen,
     not with the calendar. Two queries, and three more when the answers changed since the last view."""
+    asked = opened
     for _attempt in range(3):
         suggestions = suggest_for_calendar(calendar, k)
+        opened = asked if 0 < asked < len(suggestions.schedules) else 0
         listed, slots, invitees, complete = _rows_named(calendar, suggestions, opened, show_all)
         if complete:
             break
@@ -108,7 +110,6 @@ def suggestions_page(calendar: Calendar, k: int, *, opened: int = 0, show_all: b
         db.session.expire(calendar, ["data_version"])
     else:
         raise ConflictError("The calendar is changing as you look; reload the page.")
-    opened = opened if 0 < opened < len(suggestions.schedules) else 0
     zone = ZoneInfo(calendar.timezone)
     days = [[(day, list(group)) for day, group in itertools.groupby(
         shown, key=lambda a: slots[a.slot].start_time.astimezone(zone).date())] for shown in listed]
@@ -119,8 +120,7 @@ def suggestions_page(calendar: Calendar, k: int, *, opened: int = 0, show_all: b
 
 def _rows_named(calendar: Calendar, suggestions: Suggestions, opened: int, show_all: bool):
     """The meetings listed per schedule and the slots and invitees they name; complete is False when
-    one of those is no longer in the database."""
-    opened = opened if 0 < opened < len(suggestions.schedules) else 0
+    one of those is no longer in the database. `opened`: a schedule's index, or 0."""
     listed = []
     for n, schedule in enumerate(suggestions.schedules):
         shown = schedule.assignments if n in (0, opened) else []

@@ -103,16 +103,18 @@ class _Cache:
 cache = _Cache(CACHE_SIZE)
 
 
-# Set while the session's transaction has written: its versions are not yet committed (a rollback
-# gives the number to another write) and a bulk statement leaves a loaded calendar's version stale.
+# Set while the session's transaction has written to the rows suggestions read: its versions are not
+# yet committed (a rollback gives the number to another write) and a bulk statement leaves a loaded
+# calendar's version stale. Writes to other tables (sessions, tokens, the outbox) leave the cache in use.
 WROTE = "suggestions_uncommitted_writes"
+_READ_FROM = (Calendar, Timeslot, Invitee, Event)
+_READ_FROM_TABLES = frozenset(model.__table__.name for model in _READ_FROM)
 
 
 @sa.event.listens_for(sa.orm.Session, "after_flush")
 def _forget_loaded_versions(session: sa.orm.Session, _context) -> None:
     """A flush may have fired the triggers: a calendar loaded before it reads its version afresh."""
-    if session.deleted or any(isinstance(obj, (Calendar, Timeslot, Invitee, Event))
-                              for obj in (*session.new, *session.dirty)):
+    if any(isinstance(obj, _READ_FROM) for obj in (*session.new, *session.dirty, *session.deleted)):
         session.info[WROTE] = True
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Calendar):
@@ -121,7 +123,8 @@ def _forget_loaded_versions(session: sa.orm.Session, _context) -> None:
 
 @sa.event.listens_for(sa.orm.Session, "do_orm_execute")
 def _note_bulk_writes(state: sa.orm.ORMExecuteState) -> None:
-    if state.is_insert or state.is_update or state.is_delete:
+    if (state.is_insert or state.is_update or state.is_delete) and \
+            getattr(getattr(state.statement, "table", None), "name", None) in _READ_FROM_TABLES:
         state.session.info[WROTE] = True
 
 
